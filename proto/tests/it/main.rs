@@ -1,0 +1,3 @@
+//! cairn-proto integration tests: the shared test vectors and codec properties.
+mod roundtrip;
+mod vectors;
