@@ -47,6 +47,8 @@ pub struct Consensus {
     pub(crate) votes: VoteKeeper,
     pub(crate) own: SignLog,
     pub(crate) once: BTreeSet<(u32, Once)>,
+    /// Blocks of this height already in the WAL (own proposals and valid blocks).
+    logged_blocks: BTreeSet<Hash>,
     /// WAL entries were replayed; restore round, step and lock before the next input.
     replay_pending: bool,
     pub(crate) out: Vec<Output>,
@@ -73,6 +75,7 @@ impl Consensus {
             proposals: BTreeMap::new(),
             own: SignLog::default(),
             once: BTreeSet::new(),
+            logged_blocks: BTreeSet::new(),
             replay_pending: false,
             out: Vec::new(),
             stats: ConsensusStats::default(),
@@ -150,6 +153,7 @@ impl Consensus {
         self.votes = VoteKeeper::new(self.validators.total_power());
         self.own = SignLog::default();
         self.once.clear();
+        self.logged_blocks.clear();
         self.replay_pending = false;
         self.start_round(0);
     }
@@ -196,13 +200,30 @@ impl Consensus {
         let proposal = match signed {
             Signed::New(p) => {
                 self.out.push(Output::WalAppend(WalEntry::Proposal(p.clone())));
+                self.logged_blocks.insert(p.block.hash());
                 p
             }
             Signed::Again(p) => p,
             Signed::Refused => return,
         };
+        let pol = proposal.pol_round.map(|vr| (vr, proposal.block.hash()));
         self.out.push(Output::Broadcast(ConsensusMessage::Proposal(proposal.clone())));
         self.store_proposal(proposal, true);
+        if let Some((vr, hash)) = pol {
+            self.relay_pol(vr, hash);
+        }
+    }
+
+    /// Relays the 2f+1 prevotes (ours and others') that justify a re-proposal (L28). Only
+    /// validators that received them can prove the polka: a byzantine voter may have sent its
+    /// part of it to a few validators only, so the others must hear it from a correct one.
+    fn relay_pol(&mut self, round: u32, hash: Hash) {
+        let pol: Vec<Output> = self
+            .votes
+            .votes_for(round, VoteKind::Prevote, hash)
+            .map(|v| Output::Broadcast(ConsensusMessage::Vote(v.clone())))
+            .collect();
+        self.out.extend(pol);
     }
 
     /// Signs (through the guard), logs, broadcasts and counts our vote; returns the value
@@ -306,11 +327,15 @@ impl Consensus {
         }
     }
 
-    /// Re-sends our proposal of this round, all our votes of this round and our votes for
-    /// a block in earlier rounds: gossip may have lost them. Old block votes stay useful — a
-    /// re-proposal needs the prevotes of its `pol_round` (L28) and a decision the precommits
-    /// of its round (L49), whatever the current round — while old nil votes never matter.
+    /// Re-sends our proposal of this round, all our votes of this round, our votes for a
+    /// block in earlier rounds, and the polka behind our valid value: gossip may have lost
+    /// them. Old block votes stay useful — a re-proposal needs the prevotes of its
+    /// `pol_round` (L28) and a decision the precommits of its round (L49), whatever the
+    /// current round — while old nil votes never matter.
     fn rebroadcast(&mut self) {
+        if let Some((vr, hash)) = self.valid {
+            self.relay_pol(vr, hash);
+        }
         if let Some(p) = self.own.proposal(self.round) {
             self.out.push(Output::Broadcast(ConsensusMessage::Proposal(p.clone())));
         }
@@ -339,7 +364,14 @@ impl Consensus {
         self.replay_pending = true;
         match entry {
             WalEntry::Proposal(p) => {
+                self.logged_blocks.insert(p.block.hash());
                 self.own.record_proposal(p.clone());
+                self.store_proposal(p, true);
+            }
+            WalEntry::ValidBlock(p) => {
+                let hash = p.block.hash();
+                self.logged_blocks.insert(hash);
+                self.valid = self.valid.max(Some((p.round, hash)));
                 self.store_proposal(p, true);
             }
             WalEntry::Vote(v) => {
@@ -349,6 +381,16 @@ impl Consensus {
                     let _ = self.votes.add(v, power);
                 }
             }
+        }
+    }
+
+    /// Logs the proposal of `round` as a valid block before we precommit or remember it
+    /// (L36), unless its block is in the WAL already: after a crash we must still hold the
+    /// block we are locked on, to re-propose it.
+    pub(crate) fn log_valid_block(&mut self, round: u32) {
+        let Some(info) = self.proposals.get(&round) else { return };
+        if self.key.is_some() && self.logged_blocks.insert(info.hash) {
+            self.out.push(Output::WalAppend(WalEntry::ValidBlock(info.proposal.clone())));
         }
     }
 

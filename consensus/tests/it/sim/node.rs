@@ -66,10 +66,10 @@ impl Sim {
         let outputs = c.handle(input);
         if let Some(before) = before {
             let state = format!("h{} r{} {:?}", c.height(), c.round(), c.step());
-            println!("t={} n{i} [{state}] <- {}", self.world.now, &before[..before.len().min(160)]);
+            println!("t={} n{i} [{state}] <- {}", self.world.now, before.chars().take(170).collect::<String>());
             for o in &outputs {
                 let o = format!("{o:?}");
-                println!("      -> {}", &o[..o.len().min(160)]);
+                println!("      -> {}", o.chars().take(170).collect::<String>());
             }
         }
         self.carry_out(i, outputs);
@@ -97,11 +97,11 @@ impl Sim {
         let inc = self.nodes[i].incarnation;
         match out {
             Output::WalAppend(entry) => {
-                let m = match &entry {
-                    WalEntry::Proposal(p) => ConsensusMessage::Proposal(p.clone()),
-                    WalEntry::Vote(v) => ConsensusMessage::Vote(v.clone()),
-                };
-                self.check.signed(i, &m);
+                match &entry {
+                    WalEntry::Proposal(p) => self.check.signed(i, &ConsensusMessage::Proposal(p.clone())),
+                    WalEntry::Vote(v) => self.check.signed(i, &ConsensusMessage::Vote(v.clone())),
+                    WalEntry::ValidBlock(_) => {} // someone else's proposal, not a signature of ours
+                }
                 self.nodes[i].wal.push(entry);
             }
             Output::Broadcast(m) => {
