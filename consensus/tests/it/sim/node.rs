@@ -6,8 +6,9 @@
 use super::net::{Event, Msg};
 use super::Sim;
 use cairn_consensus::{Consensus, Input, Output, WalEntry};
-use cairn_proto::{Block, Certificate, ConsensusMessage, Hash, Header, Keypair, Proposal, Vote};
+use cairn_proto::{Block, Certificate, ConsensusMessage, Hash, Header, Keypair, Proposal, Vote, VoteKind};
 use rand::Rng;
+use std::collections::BTreeMap;
 
 pub struct SimNode {
     pub key: Keypair,
@@ -24,6 +25,9 @@ pub struct SimNode {
     sync_asked_at: Option<u64>,
     /// Block hashes seen at the current height (the equivocator votes for them at random).
     seen: Vec<Hash>,
+    /// The equivocator's other vote per (height, round, kind): one conflicting vote per slot,
+    /// re-sent on rebroadcast like the real one.
+    other_votes: BTreeMap<(u64, u32, VoteKind), Vote>,
 }
 
 impl SimNode {
@@ -39,6 +43,7 @@ impl SimNode {
             future: vec![],
             sync_asked_at: None,
             seen: vec![],
+            other_votes: BTreeMap::new(),
         }
     }
 
@@ -158,11 +163,16 @@ impl Sim {
         match m {
             ConsensusMessage::Vote(v) => {
                 let node = &self.nodes[i];
+                if let Some(other) = node.other_votes.get(&(v.height, v.round, v.kind)) {
+                    return ConsensusMessage::Vote(other.clone());
+                }
                 let pick = self.world.rng.gen_range(0..=node.seen.len());
                 let other = node.seen.get(pick).copied().filter(|h| Some(*h) != v.block_hash);
                 let value =
                     if v.block_hash.is_some() && other.is_none() { None } else { other.or(Some(Hash([7; 32]))) };
-                ConsensusMessage::Vote(Vote::new_signed(&node.key, &self.chain_id, v.kind, v.height, v.round, value))
+                let other = Vote::new_signed(&node.key, &self.chain_id, v.kind, v.height, v.round, value);
+                self.nodes[i].other_votes.insert((v.height, v.round, v.kind), other.clone());
+                ConsensusMessage::Vote(other)
             }
             ConsensusMessage::Proposal(p) => {
                 let at = self.world.now + 1 + self.world.rng.gen_range(0..1000);
