@@ -48,9 +48,9 @@ pub struct Consensus {
     pub(crate) own: SignLog,
     pub(crate) once: BTreeSet<(u32, Once)>,
     /// Blocks of this height already in the WAL (own proposals and valid blocks).
-    logged_blocks: BTreeSet<Hash>,
+    pub(crate) logged_blocks: BTreeSet<Hash>,
     /// WAL entries were replayed; restore round, step and lock before the next input.
-    replay_pending: bool,
+    pub(crate) replay_pending: bool,
     pub(crate) out: Vec<Output>,
     pub(crate) stats: ConsensusStats,
     pub(crate) metrics: ConsensusMetrics,
@@ -143,7 +143,9 @@ impl Consensus {
     }
 
     fn start_height(&mut self, height: u64) {
-        if height < self.height || (height == self.height && self.step != Step::Commit) || height == 0 {
+        // Never restart a height: its signing log would be lost, and with it the guarantee
+        // of never signing twice. (A new process starts at height 0, below any real height.)
+        if height <= self.height {
             return;
         }
         self.height = height;
@@ -248,7 +250,7 @@ impl Consensus {
         Some(sent)
     }
 
-    fn store_proposal(&mut self, proposal: Proposal, valid: bool) {
+    pub(crate) fn store_proposal(&mut self, proposal: Proposal, valid: bool) {
         let hash = proposal.block.hash();
         let valid = valid && proposal.block.header.height == self.height;
         self.proposals.entry(proposal.round).or_insert(ProposalInfo { proposal, hash, valid });
@@ -332,7 +334,7 @@ impl Consensus {
     /// them. Old block votes stay useful — a re-proposal needs the prevotes of its
     /// `pol_round` (L28) and a decision the precommits of its round (L49), whatever the
     /// current round — while old nil votes never matter.
-    fn rebroadcast(&mut self) {
+    pub(crate) fn rebroadcast(&mut self) {
         if let Some((vr, hash)) = self.valid {
             self.relay_pol(vr, hash);
         }
@@ -354,64 +356,5 @@ impl Consensus {
         if current && self.is_proposer(round) && block.header.height == height {
             self.propose(block, None); // L18-L19
         }
-    }
-
-    /// Records a WAL entry of this height (signed by the previous incarnation).
-    fn replay(&mut self, entry: WalEntry) {
-        if entry.height() != self.height || self.step == Step::Commit {
-            return;
-        }
-        self.replay_pending = true;
-        match entry {
-            WalEntry::Proposal(p) => {
-                self.logged_blocks.insert(p.block.hash());
-                self.own.record_proposal(p.clone());
-                self.store_proposal(p, true);
-            }
-            WalEntry::ValidBlock(p) => {
-                let hash = p.block.hash();
-                self.logged_blocks.insert(hash);
-                self.valid = self.valid.max(Some((p.round, hash)));
-                self.store_proposal(p, true);
-            }
-            WalEntry::Vote(v) => {
-                self.own.record_vote(v.clone());
-                let power = self.validators.power_of(&v.validator);
-                if power > 0 {
-                    let _ = self.votes.add(v, power);
-                }
-            }
-        }
-    }
-
-    /// Logs the proposal of `round` as a valid block before we precommit or remember it
-    /// (L36), unless its block is in the WAL already: after a crash we must still hold the
-    /// block we are locked on, to re-propose it.
-    pub(crate) fn log_valid_block(&mut self, round: u32) {
-        let Some(info) = self.proposals.get(&round) else { return };
-        if self.key.is_some() && self.logged_blocks.insert(info.hash) {
-            self.out.push(Output::WalAppend(WalEntry::ValidBlock(info.proposal.clone())));
-        }
-    }
-
-    /// Restores the round, step and lock that the replayed entries imply, then re-sends them.
-    fn finish_replay(&mut self) {
-        self.replay_pending = false;
-        let Some(max) = self.own.max_round() else { return };
-        // The lock first, so that a proposer restarting into its own round re-proposes it.
-        if let Some(lock) = self.own.lock() {
-            self.locked = Some(lock);
-            self.valid = self.valid.max(Some(lock));
-        }
-        if max > self.round {
-            self.start_round(max);
-        }
-        if self.own.vote(self.round, VoteKind::Prevote).is_some() {
-            self.step = self.step.max(Step::Prevote);
-        }
-        if self.own.vote(self.round, VoteKind::Precommit).is_some() {
-            self.step = Step::Precommit;
-        }
-        self.rebroadcast();
     }
 }

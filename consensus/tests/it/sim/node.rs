@@ -119,7 +119,7 @@ impl Sim {
             Output::BuildBlock { height, round } => {
                 let block = self.build_block(i, height, now);
                 let input = Input::ProposeBlock { height, round, block };
-                self.world.schedule(now, Event::Local { node: i, incarnation: inc, input });
+                self.world.schedule(now, Event::Local { node: i, incarnation: inc, input: Box::new(input) });
             }
             Output::Decided { block, certificate } => self.commit(i, block, certificate),
             Output::Evidence(ev) => {
@@ -154,7 +154,7 @@ impl Sim {
             }
             let m =
                 if self.nodes[i].equivocator && self.world.rng.gen_bool(0.5) { self.tamper(i, &m) } else { m.clone() };
-            self.world.send(i, j, Msg::Consensus(m));
+            self.world.send(i, j, Msg::Consensus(Box::new(m)));
         }
     }
 
@@ -204,7 +204,8 @@ impl Sim {
         node.wal.retain(|e| e.height() > h); // the node truncates the WAL after a commit
         node.seen.clear();
         let input = Input::StartHeight { height: h + 1 };
-        self.world.schedule(self.world.now, Event::Local { node: i, incarnation: node.incarnation, input });
+        self.world
+            .schedule(self.world.now, Event::Local { node: i, incarnation: node.incarnation, input: Box::new(input) });
     }
 
     pub(super) fn local(&mut self, i: usize, incarnation: u32, input: Input) {
@@ -234,6 +235,7 @@ impl Sim {
         }
         match msg {
             Msg::Consensus(m) => {
+                let m = *m;
                 let (h, cur) = (msg_height(&m), self.nodes[to].consensus.as_ref().map_or(0, Consensus::height));
                 if h > cur {
                     if self.nodes[to].future.len() < 1_000 && h <= cur + 2 {
@@ -300,7 +302,10 @@ impl Sim {
             let h = node.next_height();
             node.wal.retain(|e| e.height() >= h);
             let input = Input::StartHeight { height: h };
-            self.world.schedule(self.world.now, Event::Local { node: i, incarnation: node.incarnation, input });
+            self.world.schedule(
+                self.world.now,
+                Event::Local { node: i, incarnation: node.incarnation, input: Box::new(input) },
+            );
         }
     }
 
