@@ -50,9 +50,9 @@ impl SignLog {
         self.votes.get(&(round, kind))
     }
 
-    /// Own votes from `from_round` on, in round order.
-    pub(crate) fn votes_since(&self, from_round: u32) -> impl Iterator<Item = &Vote> + '_ {
-        self.votes.range((from_round, VoteKind::Prevote)..).map(|(_, v)| v)
+    /// All own votes of this height, in round order.
+    pub(crate) fn votes(&self) -> impl Iterator<Item = &Vote> + '_ {
+        self.votes.values()
     }
 
     /// The Tendermint lock implied by what was signed: a validator precommits a block only

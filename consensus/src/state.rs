@@ -9,11 +9,6 @@ use cairn_proto::{Address, Block, ConsensusMessage, Hash, Keypair, Proposal, Val
 use prometheus::Registry;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// How many rounds back a rebroadcast re-sends own votes: enough to carry the proof-of-lock
-/// prevotes a re-proposal needs (L28) in any realistic run, bounded so a long outage does
-/// not turn every rebroadcast into thousands of messages.
-const REBROADCAST_ROUNDS: u32 = 16;
-
 /// A proposal received (or made) for one round of the current height.
 #[derive(Debug)]
 pub(crate) struct ProposalInfo {
@@ -311,14 +306,21 @@ impl Consensus {
         }
     }
 
-    /// Re-sends our proposal of this round and our recent votes: gossip may have lost them.
+    /// Re-sends our proposal of this round, all our votes of this round and our votes for
+    /// a block in earlier rounds: gossip may have lost them. Old block votes stay useful — a
+    /// re-proposal needs the prevotes of its `pol_round` (L28) and a decision the precommits
+    /// of its round (L49), whatever the current round — while old nil votes never matter.
     fn rebroadcast(&mut self) {
         if let Some(p) = self.own.proposal(self.round) {
             self.out.push(Output::Broadcast(ConsensusMessage::Proposal(p.clone())));
         }
-        let from = self.round.saturating_sub(REBROADCAST_ROUNDS);
-        let votes: Vec<Output> =
-            self.own.votes_since(from).map(|v| Output::Broadcast(ConsensusMessage::Vote(v.clone()))).collect();
+        let round = self.round;
+        let votes: Vec<Output> = self
+            .own
+            .votes()
+            .filter(|v| v.round == round || v.block_hash.is_some())
+            .map(|v| Output::Broadcast(ConsensusMessage::Vote(v.clone())))
+            .collect();
         self.out.extend(votes);
     }
 

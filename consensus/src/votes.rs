@@ -1,9 +1,18 @@
 //! The vote keeper: every vote of the current height, tallied per round and kind by voting
-//! power, keeping the first vote of each validator and reporting a conflicting second one as
-//! equivocation evidence. Only the first vote counts, so an equivocator adds its power to at
-//! most one value per (round, kind) — which is what the 2f+1 quorum-intersection argument needs.
+//! power. A validator's power counts at most once per value and once in the round's total,
+//! but an equivocator's conflicting votes are all kept (up to `MAX_VALUES_PER_SLOT`) and each
+//! counts for its own value, as in the paper, where "2f+1 ⟨PREVOTE, h, r, id(v)⟩" counts every
+//! received message of that form. Counting only a validator's first vote would let an
+//! equivocator split correct validators for ever: those that saw its other vote first would
+//! never see the polka that justifies a locked re-proposal (L28). Safety is unaffected: two
+//! quorums still share a correct validator, which votes once. The first conflict of each
+//! (validator, round, kind) is reported as evidence.
 use cairn_proto::{Address, DuplicateVoteEvidence, Hash, Vote, VoteKind};
 use std::collections::{BTreeMap, BTreeSet};
+
+/// Distinct values kept per (validator, round, kind): bounds what an equivocator can make us
+/// store, while the one or two values that matter are far below it.
+const MAX_VALUES_PER_SLOT: usize = 4;
 
 /// What the keeper already knows about an incoming vote.
 #[derive(Debug, PartialEq, Eq)]
@@ -19,8 +28,8 @@ pub(crate) enum Known {
 /// Votes of one kind in one round.
 #[derive(Default, Debug)]
 struct Tally {
-    /// First vote of each validator.
-    votes: BTreeMap<Address, Vote>,
+    /// Each validator's votes (distinct values, first one first).
+    votes: BTreeMap<Address, Vec<Vote>>,
     /// Power per value voted for (`None` = nil).
     by_value: BTreeMap<Option<Hash>, u64>,
     /// Power of all votes, whatever their value.
@@ -65,42 +74,46 @@ impl VoteKeeper {
         VoteKeeper { total_power, rounds: BTreeMap::new(), reported: BTreeSet::new() }
     }
 
-    fn first_vote(&self, v: &Vote) -> Option<&Vote> {
+    fn slot(&self, v: &Vote) -> Option<&Vec<Vote>> {
         self.rounds.get(&v.round)?.tally(v.kind).votes.get(&v.validator)
     }
 
     pub(crate) fn known(&self, v: &Vote) -> Known {
-        match self.first_vote(v) {
+        match self.slot(v) {
             None => Known::New,
-            Some(first) if first.block_hash == v.block_hash => Known::Same,
+            Some(votes) if votes.iter().any(|o| o.block_hash == v.block_hash) => Known::Same,
             Some(_) => Known::Conflicts,
         }
     }
 
     /// Counts `v` (whose signature the caller checked) with `power`. Returns evidence when it
-    /// conflicts with this validator's first vote and this equivocation was not yet reported.
+    /// conflicts with an earlier vote of this validator and this equivocation was not yet
+    /// reported.
     pub(crate) fn add(&mut self, v: Vote, power: u64) -> Option<DuplicateVoteEvidence> {
-        match self.known(&v) {
-            Known::Same => None,
-            Known::Conflicts => {
-                if !self.reported.insert((v.validator, v.round, v.kind)) {
-                    return None;
-                }
-                let first = self.first_vote(&v).cloned()?;
-                Some(DuplicateVoteEvidence { first, second: v })
-            }
-            Known::New => {
-                let round = self.rounds.entry(v.round).or_default();
-                if round.voters.insert(v.validator) {
-                    round.voters_power += power;
-                }
-                let tally = round.tally_mut(v.kind);
-                *tally.by_value.entry(v.block_hash).or_default() += power;
-                tally.total += power;
-                tally.votes.insert(v.validator, v);
-                None
-            }
+        let known = self.known(&v);
+        if known == Known::Same {
+            return None;
         }
+        let evidence = match known {
+            Known::Conflicts if self.reported.insert((v.validator, v.round, v.kind)) => {
+                self.slot(&v).map(|votes| DuplicateVoteEvidence { first: votes[0].clone(), second: v.clone() })
+            }
+            _ => None,
+        };
+        let round = self.rounds.entry(v.round).or_default();
+        if round.voters.insert(v.validator) {
+            round.voters_power += power;
+        }
+        let tally = round.tally_mut(v.kind);
+        let slot = tally.votes.entry(v.validator).or_default();
+        if slot.len() < MAX_VALUES_PER_SLOT {
+            if slot.is_empty() {
+                tally.total += power;
+            }
+            *tally.by_value.entry(v.block_hash).or_default() += power;
+            slot.push(v);
+        }
+        evidence
     }
 
     fn is_quorum(&self, power: u64) -> bool {
@@ -147,7 +160,7 @@ impl VoteKeeper {
             .get(&round)
             .into_iter()
             .flat_map(|r| r.precommits.votes.values())
-            .filter(move |v| v.block_hash == Some(hash))
+            .filter_map(move |votes| votes.iter().find(|v| v.block_hash == Some(hash)))
     }
 }
 
@@ -176,7 +189,7 @@ mod tests {
     }
 
     #[test]
-    fn equivocation_is_reported_once_and_not_counted() {
+    fn equivocation_is_reported_once_and_counts_once_per_value() {
         let mut k = VoteKeeper::new(4);
         let (a, b) = (Some(Hash([1; 32])), Some(Hash([2; 32])));
         assert!(k.add(vote(0, VoteKind::Precommit, 2, a), 1).is_none());
@@ -185,8 +198,14 @@ mod tests {
         assert_eq!((ev.first.block_hash, ev.second.block_hash), (a, b));
         assert!(ev.verify("t").is_ok());
         assert!(k.add(vote(0, VoteKind::Precommit, 2, None), 1).is_none());
-        assert_eq!(k.precommits_for(2, Hash([2; 32])).count(), 0);
+        assert!(k.add(vote(0, VoteKind::Precommit, 2, b), 1).is_none());
+        assert_eq!(k.precommits_for(2, Hash([2; 32])).count(), 1);
         assert_eq!(k.precommits_for(2, Hash([1; 32])).count(), 1);
+        // Its power is in the round total once: with one more vote there is no quorum of any.
+        k.add(vote(1, VoteKind::Precommit, 2, a), 1);
+        assert!(!k.has_quorum_any(2, VoteKind::Precommit));
+        k.add(vote(2, VoteKind::Precommit, 2, a), 1);
+        assert_eq!(k.quorum_value(2, VoteKind::Precommit), Some(a));
     }
 
     #[test]

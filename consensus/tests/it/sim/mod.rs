@@ -36,6 +36,8 @@ pub struct Sim {
     config: ConsensusConfig,
     crashes: u64,
     max_round: u32,
+    /// SIM_TRACE=<ms>: print every input and output from that virtual time on.
+    trace: Option<u64>,
 }
 
 /// What a run did, for the summary of a many-seed run.
@@ -99,6 +101,7 @@ impl Sim {
             config: sim_config(),
             crashes: 0,
             max_round: 0,
+            trace: std::env::var("SIM_TRACE").ok().and_then(|v| v.parse().ok()),
         };
         for i in 0..sim.nodes.len() {
             sim.restart(i); // a first start is a restart with an empty WAL and chain
@@ -128,8 +131,16 @@ impl Sim {
                 }
                 if self.world.now > deadline {
                     let heights: Vec<u64> = self.nodes.iter().map(|n| n.chain.len() as u64).collect();
+                    let states: Vec<String> = self
+                        .nodes
+                        .iter()
+                        .map(|n| match &n.consensus {
+                            Some(c) => format!("h{} r{} {:?} lock {:?}", c.height(), c.round(), c.step(), c.locked()),
+                            None => "down".into(),
+                        })
+                        .collect();
                     self.check.violations.push(format!(
-                        "liveness: heights {heights:?} have not all reached {t} within {} ms of GST",
+                        "liveness: heights {heights:?} have not all reached {t} within {} ms of GST; states {states:?}",
                         self.scenario.bound_ms
                     ));
                     break;

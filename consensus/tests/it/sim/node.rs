@@ -61,7 +61,17 @@ fn msg_height(m: &ConsensusMessage) -> u64 {
 impl Sim {
     fn node_input(&mut self, i: usize, input: Input) {
         let Some(c) = self.nodes[i].consensus.as_mut() else { return };
+        let trace = self.trace.is_some_and(|t| self.world.now >= t);
+        let before = trace.then(|| format!("{input:?}"));
         let outputs = c.handle(input);
+        if let Some(before) = before {
+            let state = format!("h{} r{} {:?}", c.height(), c.round(), c.step());
+            println!("t={} n{i} [{state}] <- {}", self.world.now, &before[..before.len().min(160)]);
+            for o in &outputs {
+                let o = format!("{o:?}");
+                println!("      -> {}", &o[..o.len().min(160)]);
+            }
+        }
         self.carry_out(i, outputs);
     }
 
@@ -145,9 +155,9 @@ impl Sim {
 
     /// The equivocator's conflicting version of its own message.
     fn tamper(&mut self, i: usize, m: &ConsensusMessage) -> ConsensusMessage {
-        let node = &self.nodes[i];
         match m {
             ConsensusMessage::Vote(v) => {
+                let node = &self.nodes[i];
                 let pick = self.world.rng.gen_range(0..=node.seen.len());
                 let other = node.seen.get(pick).copied().filter(|h| Some(*h) != v.block_hash);
                 let value =
@@ -155,7 +165,8 @@ impl Sim {
                 ConsensusMessage::Vote(Vote::new_signed(&node.key, &self.chain_id, v.kind, v.height, v.round, value))
             }
             ConsensusMessage::Proposal(p) => {
-                let mut block = self.build_block(i, p.height, self.world.now + 1 + self.world.rng.gen_range(0..1000));
+                let at = self.world.now + 1 + self.world.rng.gen_range(0..1000);
+                let mut block = self.build_block(i, p.height, at);
                 if self.world.rng.gen_bool(0.3) {
                     block.header.parent_hash = Hash([9; 32]); // an invalid block
                 }

@@ -24,11 +24,6 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// Instances: one per validator, plus one for the twin.
-    pub fn instances(&self) -> usize {
-        self.n + usize::from(self.twin.is_some())
-    }
-
     pub fn generate(rng: &mut ChaCha8Rng) -> Self {
         let n = if rng.gen_bool(0.7) { 4 } else { 7 };
         let (equivocator, twin) = match (n, rng.gen_range(0..4)) {
