@@ -109,7 +109,11 @@ impl State {
         }
         let parent_root = head.tree().root_hash();
         if header.state_root != parent_root {
-            return Err(StateError::RootMismatch { height: height - 1, expected: header.state_root, computed: parent_root });
+            return Err(StateError::RootMismatch {
+                height: height - 1,
+                expected: header.state_root,
+                computed: parent_root,
+            });
         }
 
         let exec = execute(chain_id, &block.block.txs, |a| self.account(a));
@@ -124,7 +128,8 @@ impl State {
         inner.db.write(batch)?;
         failpoint::hit("commit:written");
 
-        let version = |(_, a, account): &(Arc<Leaf>, Address, Account)| (*a, Entry { account: *account, version: height });
+        let version =
+            |(_, a, account): &(Arc<Leaf>, Address, Account)| (*a, Entry { account: *account, version: height });
         inner.accounts.insert_all(leaves.iter().map(version));
         inner.head.write().push(height, tree, inner.config.cached_versions);
         self.record_metrics(height, &exec.receipts, started);

@@ -17,16 +17,21 @@ pub struct Db {
 }
 
 impl Db {
-    /// Opens the database at `path`, creating it only if the directory is absent or empty.
+    /// Opens the database at `path`, creating it if the directory holds none (or only what a
+    /// crash during creation leaves), and refusing anything that is not ours and complete.
     pub fn open(path: &Path, config: &StateConfig) -> Result<Db, StateError> {
         let corrupt = |what: String| StateError::Corrupt { path: path.to_owned(), what };
         let fresh = !path.join("CURRENT").exists();
         if fresh && has_db_files(path)? {
             return Err(corrupt("it holds RocksDB data files but no CURRENT file".into()));
         }
+        let missing_cfs = if fresh { Vec::new() } else { missing_column_families(path)? };
         let mut opts = Options::default();
         opts.create_if_missing(fresh);
-        opts.create_missing_column_families(fresh);
+        // Column families are created one by one after the database itself, so a crash
+        // during creation can leave some missing; the format marker below decides if that is
+        // an unfinished creation (fine) or damage.
+        opts.create_missing_column_families(fresh || !missing_cfs.is_empty());
         opts.set_paranoid_checks(true);
         opts.increase_parallelism(2);
         opts.set_compression_type(DBCompressionType::Lz4);
@@ -42,18 +47,17 @@ impl Db {
             _ => StateError::Db(e),
         })?;
         let db = Db { db, path: path.to_owned(), sync: config.sync_writes };
-        if fresh {
-            db.db.put_cf(db.cf(CF_META), META_FORMAT, FORMAT_VERSION)?;
-        } else {
-            match db.get(CF_META, META_FORMAT)? {
-                Some(v) if v == FORMAT_VERSION => {}
-                Some(v) => return Err(corrupt(format!("unknown format {:?}", String::from_utf8_lossy(&v)))),
-                // A crash between creating the database and marking it leaves it empty.
-                None if db.get(CF_META, META_HEIGHT)?.is_none() && db.get(CF_META, META_GENESIS)?.is_none() => {
-                    db.db.put_cf(db.cf(CF_META), META_FORMAT, FORMAT_VERSION)?;
-                }
-                None => return Err(corrupt("no format marker in meta".into())),
+        match db.get(CF_META, META_FORMAT)? {
+            Some(v) if v == FORMAT_VERSION && missing_cfs.is_empty() => {}
+            Some(v) if v == FORMAT_VERSION => {
+                return Err(corrupt(format!("column families {missing_cfs:?} are missing")));
             }
+            Some(v) => return Err(corrupt(format!("unknown format {:?}", String::from_utf8_lossy(&v)))),
+            // The marker is the last step of creation: without it the store must be empty.
+            None if db.get(CF_META, META_HEIGHT)?.is_none() && db.get(CF_META, META_GENESIS)?.is_none() => {
+                db.db.put_cf(db.cf(CF_META), META_FORMAT, FORMAT_VERSION)?;
+            }
+            None => return Err(corrupt("no format marker in meta".into())),
         }
         Ok(db)
     }
@@ -123,8 +127,10 @@ impl Db {
     }
 }
 
-/// Whether `path` holds RocksDB data (a manifest, tables or a write-ahead log), as opposed to
-/// nothing or the few files RocksDB writes before it creates the database proper.
+/// Whether `path` holds RocksDB data (tables, a write-ahead log or a later manifest), as
+/// opposed to what a crash while creating the database leaves: at most the first manifest,
+/// written just before `CURRENT`, and RocksDB's lock and log files. Such a directory holds
+/// nothing committed and is created afresh.
 fn has_db_files(path: &Path) -> Result<bool, StateError> {
     let entries = match std::fs::read_dir(path) {
         Ok(entries) => entries,
@@ -134,9 +140,21 @@ fn has_db_files(path: &Path) -> Result<bool, StateError> {
     for entry in entries {
         let entry = entry.map_err(|source| StateError::Io { path: path.to_owned(), source })?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with("MANIFEST-") || name.ends_with(".sst") || name.ends_with(".log") {
+        let later_manifest = name.starts_with("MANIFEST-") && name != "MANIFEST-000001";
+        if later_manifest || name.ends_with(".sst") || name.ends_with(".log") {
             return Ok(true);
         }
     }
     Ok(false)
+}
+
+/// Our column families that the database at `path` lacks; an unknown one is an error.
+fn missing_column_families(path: &Path) -> Result<Vec<&'static str>, StateError> {
+    let corrupt = |what: String| StateError::Corrupt { path: path.to_owned(), what };
+    let existing =
+        DB::list_cf(&Options::default(), path).map_err(|e| corrupt(format!("cannot list its column families: {e}")))?;
+    if let Some(unknown) = existing.iter().find(|c| *c != "default" && !ALL_CFS.contains(&c.as_str())) {
+        return Err(corrupt(format!("unknown column family {unknown:?}: not a cairn-state database")));
+    }
+    Ok(ALL_CFS.iter().copied().filter(|c| !existing.iter().any(|e| e == c)).collect())
 }

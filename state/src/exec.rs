@@ -116,7 +116,8 @@ mod tests {
     #[test]
     fn transfers_fees_nonces_and_failures() {
         let (a, b) = (Keypair::from_seed([1; 32]), Keypair::from_seed([2; 32]));
-        let base = |addr: &Address| if *addr == a.address() { Account { balance: 100, nonce: 0 } } else { Account::default() };
+        let base =
+            |addr: &Address| if *addr == a.address() { Account { balance: 100, nonce: 0 } } else { Account::default() };
         let txs = vec![
             tx(&a, 0, b.address(), 60, 1), // ok: a 39/1, b 60
             tx(&a, 1, b.address(), 39, 1), // insufficient: needs 40

@@ -6,7 +6,8 @@
 pub const EXIT_CODE: i32 = 86;
 
 /// The points, in the order a commit passes them.
-pub const POINTS: [&str; 5] = ["commit:executed", "commit:batch_built", "commit:written", "commit:applied", "prune:written"];
+pub const POINTS: [&str; 5] =
+    ["commit:executed", "commit:batch_built", "commit:written", "commit:applied", "prune:written"];
 
 #[cfg(feature = "failpoints")]
 pub(crate) fn hit(name: &str) {

@@ -69,7 +69,12 @@ impl AccountProof {
 
 /// Checks that `proof` shows `address` holding `account` (or, with `None`, holding nothing)
 /// in the state whose root is `root`. Pure: no I/O, no state.
-pub fn verify_proof(root: &Hash, address: &Address, account: Option<&Account>, proof: &AccountProof) -> Result<(), ProofError> {
+pub fn verify_proof(
+    root: &Hash,
+    address: &Address,
+    account: Option<&Account>,
+    proof: &AccountProof,
+) -> Result<(), ProofError> {
     let depth = proof.siblings.len();
     if depth > MAX_DEPTH {
         return Err(ProofError::TooDeep { got: depth, max: MAX_DEPTH });

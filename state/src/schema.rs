@@ -121,10 +121,12 @@ pub fn encode_stale(entries: &[(Hash, u64)]) -> Vec<u8> {
 }
 
 pub fn decode_stale(v: &[u8]) -> Result<Vec<(Hash, u64)>, StateError> {
-    if v.len() % 40 != 0 {
+    if !v.len().is_multiple_of(40) {
         return Err(StateError::bad_record("stale index", "length is not a multiple of 40"));
     }
-    v.chunks_exact(40).map(|c| Ok((decode_hash("stale key", &c[..32])?, decode_u64("stale version", &c[32..])?))).collect()
+    v.chunks_exact(40)
+        .map(|c| Ok((decode_hash("stale key", &c[..32])?, decode_u64("stale version", &c[32..])?)))
+        .collect()
 }
 
 #[cfg(test)]

@@ -158,7 +158,7 @@ mod tests {
     fn empty_and_single_leaf_roots() {
         assert_eq!(Tree::default().root_hash(), EMPTY_HASH);
         let l = leaf(1, 5);
-        assert_eq!(Tree::build(&[l.clone()]).root_hash(), l.hash);
+        assert_eq!(Tree::build(std::slice::from_ref(&l)).root_hash(), l.hash);
     }
 
     #[test]

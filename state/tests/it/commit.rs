@@ -63,7 +63,10 @@ fn commit_executes_indexes_and_stores_the_block() {
         state.tx_location(&hashes[1]).unwrap(),
         Some(TxLocation { height: 1, index: 1, success: false, error: Some("insufficient_balance".into()) })
     );
-    assert_eq!(state.tx_location(&hashes[2]).unwrap(), Some(TxLocation { height: 1, index: 2, success: true, error: None }));
+    assert_eq!(
+        state.tx_location(&hashes[2]).unwrap(),
+        Some(TxLocation { height: 1, index: 2, success: true, error: None })
+    );
     assert_eq!(state.tx_location(&Hash::of(b"nope")).unwrap(), None);
     assert_eq!(state.block(1).unwrap().as_ref(), Some(&block));
     assert_eq!(state.block_by_hash(&block.block.hash()).unwrap().as_ref(), Some(&block));
@@ -83,7 +86,10 @@ fn a_replayed_tx_keeps_its_first_location() {
     state.commit_block(&next_block(&state, vec![tx.clone()])).unwrap();
     let out = state.commit_block(&next_block(&state, vec![tx.clone(), tx.clone()])).unwrap();
     assert_eq!(out.receipts[0].error.as_deref(), Some("nonce_too_low"));
-    assert_eq!(state.tx_location(&tx.hash()).unwrap(), Some(TxLocation { height: 1, index: 0, success: true, error: None }));
+    assert_eq!(
+        state.tx_location(&tx.hash()).unwrap(),
+        Some(TxLocation { height: 1, index: 0, success: true, error: None })
+    );
 }
 
 #[test]

@@ -43,8 +43,14 @@ pub fn fresh(path: &Path, n: u64, balance: u64, config: StateConfig) -> State {
 }
 
 pub fn transfer(from: &Keypair, nonce: u64, to: Address, amount: u64, fee: u64) -> VerifiedTx {
-    TxBody { chain_id: CHAIN.into(), sender: from.address(), nonce, fee, action: TxAction::Transfer(Transfer { recipient: to, amount }) }
-        .sign(from)
+    TxBody {
+        chain_id: CHAIN.into(),
+        sender: from.address(),
+        nonce,
+        fee,
+        action: TxAction::Transfer(Transfer { recipient: to, amount }),
+    }
+    .sign(from)
 }
 
 /// The next block on top of `state` holding `txs`, with a (structurally valid) certificate.

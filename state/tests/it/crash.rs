@@ -108,10 +108,10 @@ fn a_crash_at_each_commit_step_recovers_to_h_minus_1_or_h() {
 
 #[test]
 fn sigkill_at_random_moments_recovers_a_clean_prefix() {
-    const BLOCKS: u64 = 60;
+    const BLOCKS: u64 = 150;
     let roots = clean_roots(BLOCKS);
     let all: Vec<u64> = (0..=BLOCKS).collect();
-    for delay_ms in [40u64, 120, 260] {
+    for delay_ms in [15u64, 40, 120, 260, 500] {
         let dir = tempfile::tempdir().unwrap();
         let mut proc = child(dir.path(), BLOCKS, None).spawn().unwrap();
         std::thread::sleep(Duration::from_millis(delay_ms));

@@ -62,7 +62,8 @@ fn tampered_proofs_are_rejected() {
     assert!(verify_proof(&root, &address, Some(&account), &longer).is_err());
     assert!(verify_proof(&Hash::of(b"other root"), &address, Some(&account), &proof).is_err());
     assert!(verify_proof(&root, &key(8).address(), Some(&account), &proof).is_err());
-    let with_other = AccountProof { other_leaf: Some(OtherLeaf { key: Hash::ZERO, value_hash: Hash::ZERO }), ..proof.clone() };
+    let with_other =
+        AccountProof { other_leaf: Some(OtherLeaf { key: Hash::ZERO, value_hash: Hash::ZERO }), ..proof.clone() };
     assert_eq!(verify_proof(&root, &address, Some(&account), &with_other), Err(ProofError::UnexpectedOtherLeaf));
     let deep = AccountProof { siblings: vec![Hash::ZERO; 257], other_leaf: None };
     assert!(matches!(verify_proof(&root, &address, None, &deep), Err(ProofError::TooDeep { .. })));
@@ -72,7 +73,10 @@ fn tampered_proofs_are_rejected() {
     let (none, absence) = state.prove(&missing, 0).unwrap();
     assert!(none.is_none());
     verify_proof(&root, &missing, None, &absence).unwrap();
-    let forged = AccountProof { siblings: proof.siblings.clone(), other_leaf: Some(OtherLeaf { key: Hash::of(&address.0), value_hash: Hash::ZERO }) };
+    let forged = AccountProof {
+        siblings: proof.siblings.clone(),
+        other_leaf: Some(OtherLeaf { key: Hash::of(&address.0), value_hash: Hash::ZERO }),
+    };
     assert!(verify_proof(&root, &missing, None, &forged).is_err());
     // A present account's own proof does not prove it absent.
     assert!(verify_proof(&root, &address, None, &AccountProof { other_leaf: None, ..proof }).is_err());

@@ -24,10 +24,10 @@ fn export_then_import_restores_the_exported_height() {
     let next = state.block(5).unwrap().unwrap();
     assert_eq!(restored.commit_block(&next).unwrap().state_root, state.state_root());
 
-    assert!(matches!(
-        State::import_snapshot(&snap, &target, test_config(), None),
-        Err(StateError::Snapshot(_))
-    ), "a non-empty target is refused");
+    assert!(
+        matches!(State::import_snapshot(&snap, &target, test_config(), None), Err(StateError::Snapshot(_))),
+        "a non-empty target is refused"
+    );
     let wrong = out.path().join("wrong");
     assert!(State::import_snapshot(&snap, &wrong, test_config(), Some(&Hash::of(b"x"))).is_err());
     assert!(!wrong.exists(), "a refused import leaves nothing behind");
