@@ -54,8 +54,7 @@ async fn verify_account(client: &RpcClient, genesis: &Genesis, address: &str, ac
     let addr: Address = address.parse().map_err(|e| anyhow::anyhow!("address: {e}"))?;
     let height = acc["height"].as_u64().context("reply has no height")?;
     let root: Hash = serde_json::from_value(acc["state_root"].clone()).context("reply has no state_root")?;
-    let proof: cairn_state::AccountProof =
-        serde_json::from_value(acc["proof"].clone()).context("reply has no proof (does the node support prove?)")?;
+    let proof = proof_from_json(&acc["proof"]).context("reply has no valid proof")?;
     let account = Account {
         balance: acc["balance"].as_u64().context("balance")?,
         nonce: acc["nonce"].as_u64().context("nonce")?,
@@ -89,4 +88,18 @@ async fn verify_account(client: &RpcClient, genesis: &Genesis, address: &str, ac
     cairn_state::verify_proof(&root, &addr, present.then_some(&account), &proof)
         .map_err(|e| anyhow::anyhow!("the merkle proof does not verify: {e}"))?;
     Ok(())
+}
+
+/// The JSON-RPC proof (`{siblings: [hex], other_leaf_key?, other_leaf_value_hash?}`).
+fn proof_from_json(v: &Value) -> Result<cairn_state::AccountProof> {
+    let bytes = |v: &Value| -> Result<bytes::Bytes> {
+        Ok(hex::decode(v.as_str().unwrap_or_default()).context("proof field is not hex")?.into())
+    };
+    let siblings = v["siblings"].as_array().context("proof.siblings missing")?.iter().map(bytes).collect::<Result<_>>()?;
+    let pb = cairn_proto::pb::AccountProof {
+        siblings,
+        other_leaf_key: bytes(&v["other_leaf_key"])?,
+        other_leaf_value_hash: bytes(&v["other_leaf_value_hash"])?,
+    };
+    cairn_state::AccountProof::from_pb(pb).map_err(|e| anyhow::anyhow!("malformed proof: {e}"))
 }

@@ -14,7 +14,7 @@ use cairn_proto::{Address, Block, CertifiedBlock, ConsensusMessage};
 use cairn_state::State;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Messages further ahead than this many heights are dropped (sync catches us up instead).
@@ -229,9 +229,7 @@ impl Driver {
         if height != self.state.latest_height() + 1 {
             return Ok(vec![]); // already committed (sync and consensus raced), or not next
         }
-        let started = Instant::now();
         let outcome = self.state.commit_block(&cb).with_context(|| format!("committing block {height}"))?;
-        self.metrics.state_commit.observe(started.elapsed().as_secs_f64());
         self.mempool.on_commit(&cb.block.txs, &outcome.touched);
         let prev = self.shared.tip();
         if height > 1 {
