@@ -85,8 +85,21 @@ async fn garbage_oversized_and_forged_messages_get_the_sender_banned() {
     let publish = |s: &mut Swarm<gossipsub::Behaviour>, t: IdentTopic, data: Vec<u8>| {
         s.behaviour_mut().publish(t, data).expect("attacker publishes");
     };
-    // 1. Undecodable bytes.
+    // 1. Undecodable bytes: rejected and scored, but one strike is not a ban.
     publish(&mut attacker, txs_topic(CHAIN), vec![0xff; 64]);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while nodes[0].metric("cairn_p2p_rejected_messages_total", Some(("reason", "decode"))) < 1.0 {
+        assert!(tokio::time::Instant::now() < deadline, "garbage was not rejected");
+        let _ = tokio::time::timeout(Duration::from_millis(50), attacker.select_next_some()).await;
+    }
+    // Give the ban check a tick; the attacker must still be connected.
+    let _ = tokio::time::timeout(Duration::from_millis(600), async {
+        loop {
+            attacker.select_next_some().await;
+        }
+    })
+    .await;
+    assert!(nodes[0].handle.peers().iter().any(|p| p.peer_id == evil.to_string()), "banned after one strike");
     // 2. A well-formed batch over the 1 MiB tx-batch limit.
     let big = env(pb::envelope::Payload::Txs(pb::TxBatch { txs: vec![Bytes::from(vec![1u8; (1 << 20) + 64])] }));
     publish(&mut attacker, txs_topic(CHAIN), big);
