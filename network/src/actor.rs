@@ -141,7 +141,8 @@ impl Actor {
             }
             SwarmEvent::OutgoingConnectionError { connection_id, peer_id, error } => {
                 tracing::debug!(?peer_id, %error, "dial failed");
-                self.dialer.on_dial_failed(connection_id);
+                let ourselves = matches!(error, libp2p::swarm::DialError::LocalPeerId { .. });
+                self.dialer.on_dial_failed(connection_id, ourselves);
             }
             SwarmEvent::NewListenAddr { address, .. } => {
                 tracing::info!(%address, "p2p listening");

@@ -3,7 +3,7 @@
 use crate::config::RECONNECT_BACKOFF_MIN;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
-use libp2p::swarm::{ConnectionId, NetworkBehaviour, Swarm};
+use libp2p::swarm::{ConnectionId, DialError, NetworkBehaviour, Swarm};
 use libp2p::{Multiaddr, PeerId};
 use std::time::{Duration, Instant};
 
@@ -12,6 +12,8 @@ enum State {
     Idle,
     Dialing(ConnectionId),
     Connected(PeerId),
+    /// The address turned out to be our own; never dialled again.
+    Ourselves,
 }
 
 #[derive(Debug)]
@@ -95,9 +97,16 @@ impl Dialer {
             let id = opts.connection_id();
             match swarm.dial(opts) {
                 Ok(()) => t.state = State::Dialing(id),
+                // libp2p filters out our own listen addresses: a shared bootstrap list that
+                // includes this node ends up here.
+                Err(DialError::NoAddresses) if t.configured.is_none() => {
+                    tracing::debug!(addr = %t.addr, "bootstrap address is our own; skipping it");
+                    t.state = State::Ourselves;
+                }
                 Err(e) => {
                     tracing::debug!(addr = %t.addr, error = %e, "cannot dial bootstrap peer");
                     t.next = now + t.backoff;
+                    t.backoff = (t.backoff * 2).min(self.max_backoff);
                 }
             }
         }
@@ -113,11 +122,12 @@ impl Dialer {
         }
     }
 
-    pub fn on_dial_failed(&mut self, id: ConnectionId) {
+    /// A dial failed; `ourselves` when the remote turned out to be this node.
+    pub fn on_dial_failed(&mut self, id: ConnectionId, ourselves: bool) {
         let now = Instant::now();
         for t in &mut self.targets {
             if t.state == State::Dialing(id) {
-                t.state = State::Idle;
+                t.state = if ourselves { State::Ourselves } else { State::Idle };
                 t.next = now + t.backoff;
                 t.backoff = (t.backoff * 2).min(self.max_backoff);
             }
@@ -160,7 +170,7 @@ mod tests {
         for _ in 0..6 {
             let id = ConnectionId::new_unchecked(7);
             d.targets[0].state = State::Dialing(id);
-            d.on_dial_failed(id);
+            d.on_dial_failed(id, false);
         }
         assert_eq!(d.targets[0].backoff, Duration::from_secs(1));
         let (id, peer) = (ConnectionId::new_unchecked(8), PeerId::random());
@@ -171,5 +181,9 @@ mod tests {
         d.on_disconnected(peer);
         assert_eq!(d.targets[0].state, State::Idle);
         assert!(d.targets[0].next > Instant::now());
+        let id = ConnectionId::new_unchecked(9);
+        d.targets[0].state = State::Dialing(id);
+        d.on_dial_failed(id, true);
+        assert_eq!(d.targets[0].state, State::Ourselves);
     }
 }

@@ -17,16 +17,34 @@ use tokio::task::JoinHandle;
 pub enum NetworkEvent {
     /// A vote or proposal whose signer is a validator and whose signature verified. `from` is
     /// the authenticated author of the gossip message (not necessarily a direct neighbour).
-    Consensus { from: PeerId, msg: pb::ConsensusMessage },
+    Consensus {
+        from: PeerId,
+        msg: pb::ConsensusMessage,
+    },
     /// Encoded `SignedTx`s, not yet verified: the mempool does that.
-    TxBatch { from: PeerId, txs: Vec<Bytes> },
+    TxBatch {
+        from: PeerId,
+        txs: Vec<Bytes>,
+    },
     /// Equivocation evidence whose two votes verified.
-    Evidence { from: PeerId, evidence: pb::DuplicateVoteEvidence },
+    Evidence {
+        from: PeerId,
+        evidence: pb::DuplicateVoteEvidence,
+    },
     /// A peer asks for blocks; `req.max_blocks` is already clamped to `sync_max_blocks`.
     /// Dropping `reply` refuses the request.
-    SyncRequest { from: PeerId, req: pb::SyncRequest, reply: oneshot::Sender<pb::SyncResponse> },
-    PeerConnected { peer: PeerId, validator: Option<Address> },
-    PeerDisconnected { peer: PeerId },
+    SyncRequest {
+        from: PeerId,
+        req: pb::SyncRequest,
+        reply: oneshot::Sender<pb::SyncResponse>,
+    },
+    PeerConnected {
+        peer: PeerId,
+        validator: Option<Address>,
+    },
+    PeerDisconnected {
+        peer: PeerId,
+    },
 }
 
 /// A connected peer as shown by `net_peers`.
@@ -80,7 +98,9 @@ impl NetworkHandle {
         task: JoinHandle<()>,
     ) -> Self {
         let task = Mutex::new(Some(task));
-        NetworkHandle { inner: Arc::new(Inner { local, listen, control, txs, peers, metrics, max_tx_batch_bytes, task }) }
+        NetworkHandle {
+            inner: Arc::new(Inner { local, listen, control, txs, peers, metrics, max_tx_batch_bytes, task }),
+        }
     }
 
     pub fn local_peer_id(&self) -> PeerId {

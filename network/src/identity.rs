@@ -24,11 +24,7 @@ pub fn peer_id_of_address(address: &Address) -> Option<PeerId> {
 
 /// Peer id → validator address for every validator in the set.
 pub(crate) fn validator_peers(validators: &ValidatorSet) -> HashMap<PeerId, Address> {
-    validators
-        .validators()
-        .iter()
-        .filter_map(|v| Some((peer_id_of_address(&v.address)?, v.address)))
-        .collect()
+    validators.validators().iter().filter_map(|v| Some((peer_id_of_address(&v.address)?, v.address))).collect()
 }
 
 #[cfg(test)]

@@ -47,7 +47,11 @@ pub async fn start(
     let behaviour = behaviour::Behaviour::new(&config, &id_key, chain_id)?;
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(id_key)
         .with_tokio()
-        .with_tcp(libp2p::tcp::Config::default().nodelay(true), libp2p::noise::Config::new, libp2p::yamux::Config::default)
+        .with_tcp(
+            libp2p::tcp::Config::default().nodelay(true),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )
         .map_err(|e| NetworkError::Setup { component: "transport", reason: e.to_string() })?
         .with_behaviour(|_| behaviour)
         .map_err(|e| NetworkError::Setup { component: "behaviour", reason: e.to_string() })?
@@ -95,7 +99,10 @@ pub async fn start(
     let bound = tokio::time::timeout(Duration::from_secs(10), ready_rx).await;
     if !matches!(bound, Ok(Ok(()))) {
         task.abort();
-        return Err(NetworkError::Listen { addr: listen_addr.to_string(), reason: "no listen address reported".into() });
+        return Err(NetworkError::Listen {
+            addr: listen_addr.to_string(),
+            reason: "no listen address reported".into(),
+        });
     }
     let handle =
         NetworkHandle::new(local, listen, control_tx, txs_tx, peers, metrics, config.max_tx_batch_bytes(), task);

@@ -128,7 +128,10 @@ mod tests {
             keys.iter().map(|k| cairn_proto::Validator { address: k.address(), power: 1 }).collect(),
         )
         .unwrap();
-        (keys, Checker { chain_id: "test".into(), validators: set, max_consensus_bytes: 1 << 20, max_txs_bytes: 1 << 20 })
+        (
+            keys,
+            Checker { chain_id: "test".into(), validators: set, max_consensus_bytes: 1 << 20, max_txs_bytes: 1 << 20 },
+        )
     }
 
     fn vote_env(v: &Vote) -> Vec<u8> {

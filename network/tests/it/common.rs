@@ -28,6 +28,11 @@ impl Node {
             reconnect_backoff_max: Duration::from_secs(1),
             ..NetworkConfig::default()
         };
+        // `RUST_LOG=cairn_network=debug cargo test …` shows what the swarms do.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
         let registry = prometheus::Registry::new();
         let (handle, events) = start(config, key, CHAIN, set.clone(), &registry).await.unwrap();
         Node { handle, events, registry }

@@ -2,6 +2,7 @@
 use crate::common::*;
 use bytes::Bytes;
 use cairn_network::{peer_id_of, NetworkEvent};
+use cairn_proto::pb;
 use std::collections::HashSet;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,4 +92,48 @@ async fn oversized_tx_broadcasts_are_split_into_batches() {
     }
     assert_eq!(got, txs);
     assert!(nodes[1].metric("cairn_p2p_received_messages_total", Some(("topic", "txs"))) >= 3.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proposals_over_a_mebibyte_and_evidence_are_gossiped() {
+    use cairn_proto::{Block, DuplicateVoteEvidence, Hash, Header, Proposal, Vote, VoteKind};
+    let keys = keys(3);
+    let set = validator_set(&keys);
+    let mut nodes = mesh(&keys, &set).await;
+
+    // A proposal whose block carries 3 MiB of (unverified, here fake) txs: the consensus topic
+    // takes up to max_message_bytes (8 MiB), and the network checks only the header signature.
+    let header = Header {
+        chain_id: CHAIN.into(),
+        height: 1,
+        parent_hash: Hash([0; 32]),
+        timestamp_ms: 1,
+        proposer: keys[1].address(),
+        tx_root: Hash([0; 32]),
+        state_root: Hash([0; 32]),
+        tx_count: 3,
+    };
+    let mut proposal = Proposal::new_signed(&keys[1], CHAIN, 1, 0, None, Block::new(header, vec![])).to_pb();
+    proposal.block.as_mut().unwrap().txs = vec![Bytes::from(vec![5u8; 1 << 20]); 3];
+    let msg = pb::ConsensusMessage { msg: Some(pb::consensus_message::Msg::Proposal(proposal.clone())) };
+    nodes[1].handle.broadcast_consensus(msg.clone());
+
+    let a = Vote::new_signed(&keys[2], CHAIN, VoteKind::Prevote, 1, 0, Some(Hash([1; 32])));
+    let b = Vote::new_signed(&keys[2], CHAIN, VoteKind::Prevote, 1, 0, Some(Hash([2; 32])));
+    let evidence = DuplicateVoteEvidence { first: a, second: b }.to_pb();
+    nodes[1].handle.broadcast_evidence(evidence.clone());
+
+    // Evidence is small and may overtake the proposal: take them in either order.
+    for i in [0, 2] {
+        let (mut got_msg, mut got_evidence) = (None, None);
+        while got_msg.is_none() || got_evidence.is_none() {
+            match nodes[i].expect(10, Some).await {
+                NetworkEvent::Consensus { msg, from } => got_msg = Some((msg, from)),
+                NetworkEvent::Evidence { evidence, .. } => got_evidence = Some(evidence),
+                _ => {}
+            }
+        }
+        assert_eq!(got_msg, Some((msg.clone(), peer_id_of(&keys[1]))));
+        assert_eq!(got_evidence, Some(evidence.clone()));
+    }
 }

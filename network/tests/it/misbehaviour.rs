@@ -34,7 +34,11 @@ fn attacker_swarm(key: &Keypair) -> Swarm<gossipsub::Behaviour> {
 }
 
 /// Polls `swarm` until `f` returns true for an event, or panics after `secs`.
-async fn drive_until(swarm: &mut Swarm<gossipsub::Behaviour>, secs: u64, mut f: impl FnMut(&SwarmEvent<gossipsub::Event>) -> bool) {
+async fn drive_until(
+    swarm: &mut Swarm<gossipsub::Behaviour>,
+    secs: u64,
+    mut f: impl FnMut(&SwarmEvent<gossipsub::Event>) -> bool,
+) {
     tokio::time::timeout(Duration::from_secs(secs), async {
         loop {
             if f(&swarm.select_next_some().await) {
@@ -70,25 +74,43 @@ async fn garbage_oversized_and_forged_messages_get_the_sender_banned() {
         subscribed == 2
     })
     .await;
-    nodes[0]
+    let validator = nodes[0]
         .expect(5, |e| match e {
-            NetworkEvent::PeerConnected { peer, validator } if peer == evil => Some(assert!(validator.is_none())),
+            NetworkEvent::PeerConnected { peer, validator } if peer == evil => Some(validator),
             _ => None,
         })
         .await;
+    assert_eq!(validator, None, "an outsider key is not a validator");
 
     let publish = |s: &mut Swarm<gossipsub::Behaviour>, t: IdentTopic, data: Vec<u8>| {
         s.behaviour_mut().publish(t, data).expect("attacker publishes");
     };
-    // 1. Undecodable bytes.
+    // 1. Undecodable bytes: rejected and scored, but one strike is not a ban.
     publish(&mut attacker, txs_topic(CHAIN), vec![0xff; 64]);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while nodes[0].metric("cairn_p2p_rejected_messages_total", Some(("reason", "decode"))) < 1.0 {
+        assert!(tokio::time::Instant::now() < deadline, "garbage was not rejected");
+        let _ = tokio::time::timeout(Duration::from_millis(50), attacker.select_next_some()).await;
+    }
+    // Give the ban check a tick; the attacker must still be connected.
+    let _ = tokio::time::timeout(Duration::from_millis(600), async {
+        loop {
+            attacker.select_next_some().await;
+        }
+    })
+    .await;
+    assert!(nodes[0].handle.peers().iter().any(|p| p.peer_id == evil.to_string()), "banned after one strike");
     // 2. A well-formed batch over the 1 MiB tx-batch limit.
     let big = env(pb::envelope::Payload::Txs(pb::TxBatch { txs: vec![Bytes::from(vec![1u8; (1 << 20) + 64])] }));
     publish(&mut attacker, txs_topic(CHAIN), big);
     // 3. A vote claiming validator 1 but signed with the attacker's key.
     let mut forged = Vote::new_signed(&evil_key, CHAIN, VoteKind::Precommit, 1, 0, None);
     forged.validator = keys[1].address();
-    publish(&mut attacker, consensus_topic(CHAIN), env(pb::envelope::Payload::Consensus(ConsensusMessage::Vote(forged).to_pb())));
+    publish(
+        &mut attacker,
+        consensus_topic(CHAIN),
+        env(pb::envelope::Payload::Consensus(ConsensusMessage::Vote(forged).to_pb())),
+    );
 
     // The third strike takes the attacker below the ban threshold: node 0 hangs up.
     drive_until(&mut attacker, 15, |e| matches!(e, SwarmEvent::ConnectionClosed { peer_id, .. } if *peer_id == target))

@@ -45,3 +45,40 @@ async fn restarted_peer_is_reconnected() {
         .await;
     assert_eq!(signer, keys[2].address().0.to_vec());
 }
+
+/// Free loopback ports (bound then released; a collision is unlikely within one test).
+fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<_> = (0..n).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+    listeners.iter().map(|l| l.local_addr().unwrap().port()).collect()
+}
+
+/// The shape of `cairn testnet`: every node lists every node (itself included, without peer
+/// ids) and nodes come up one by one, so early dials fail and are retried with backoff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn testnet_shape_every_node_bootstraps_every_node() {
+    let keys = keys(4);
+    let set = validator_set(&keys);
+    let ports = free_ports(4);
+    let boot: Vec<cairn_network::Multiaddr> =
+        ports.iter().map(|p| format!("/ip4/127.0.0.1/tcp/{p}").parse().unwrap()).collect();
+    let mut nodes = Vec::new();
+    for (k, port) in keys.iter().zip(&ports) {
+        nodes.push(Node::start(k, &set, *port, boot.clone()).await);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    wait_until(20, || nodes.iter().all(|n| n.handle.peers().len() == 3)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    nodes[3].handle.broadcast_consensus(vote(&keys[3], 1));
+    for n in nodes.iter_mut().take(3) {
+        let signer = n
+            .expect(10, |e| match e {
+                NetworkEvent::Consensus { msg, .. } => vote_signer(&msg),
+                _ => None,
+            })
+            .await;
+        assert_eq!(signer, keys[3].address().0.to_vec());
+    }
+    for n in &nodes {
+        assert_eq!(n.metric("cairn_p2p_peers", None), 3.0);
+    }
+}

@@ -41,7 +41,10 @@ async fn blocks_are_served_and_requests_clamped() {
 
     // A node that drops the reply sender refuses the request: the requester gets an error.
     let client = nodes[0].handle.clone();
-    let ask = tokio::spawn(async move { client.request_blocks(server, pb::SyncRequest { from_height: 1, max_blocks: 1 }).await });
+    let ask =
+        tokio::spawn(
+            async move { client.request_blocks(server, pb::SyncRequest { from_height: 1, max_blocks: 1 }).await },
+        );
     let reply = nodes[1]
         .expect(10, |e| match e {
             NetworkEvent::SyncRequest { reply, .. } => Some(reply),
