@@ -1,1 +1,17 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+
+mod api;
+mod config;
+mod error;
+mod grpc;
+mod jsonrpc;
+mod metrics;
+mod ratelimit;
+mod server;
+
+pub use api::{AccountInfo, ApiError, BlockInfo, MempoolInfo, NewHead, NodeApi, NodeStatus, PeerInfo, TxStatus};
+pub use config::RpcConfig;
+pub use error::RpcError;
+pub use grpc::{rejection_status, CODE_METADATA, REASON_METADATA};
+pub use jsonrpc::{METHODS, NEW_HEAD_NOTIFICATION, NOT_FOUND_CODE, RATE_LIMITED_CODE, TIMEOUT_CODE};
+pub use server::{serve, RpcHandle};

@@ -1,0 +1,289 @@
+//! The gRPC service `cairn.v1.Node` of SPEC §5, served with `grpc.health.v1.Health` and server
+//! reflection (v1 and v1alpha) so that stock tools (grpcurl, grpc_health_probe, Python's
+//! grpcio-reflection) work without our .proto files.
+use crate::api::{ApiError, NodeApi, TxStatus};
+use crate::metrics::RpcMetrics;
+use crate::ratelimit::IpRateLimiter;
+use bytes::Bytes;
+use cairn_proto::pb::node_server::Node;
+use cairn_proto::{pb, Address, Hash, RejectReason, TxRejection};
+use futures::{Stream, StreamExt};
+use prost::Message;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_stream::wrappers::BroadcastStream;
+use tonic::{Code, Request, Response, Status, Streaming};
+
+/// Metadata keys that carry the SPEC §4 reason of a refused transaction on a gRPC error.
+pub const REASON_METADATA: &str = "cairn-reason";
+pub const CODE_METADATA: &str = "cairn-code";
+
+/// The `Node` service over a `NodeApi`.
+pub struct NodeService {
+    pub api: Arc<dyn NodeApi>,
+    pub metrics: RpcMetrics,
+    pub limiter: IpRateLimiter,
+    pub max_batch: usize,
+    /// Responses queued per `SubmitTxStream` before the server stops reading requests.
+    pub stream_buffer: usize,
+}
+
+/// The gRPC status for a refused transaction: the code follows gRPC's guidance (state-free
+/// faults are INVALID_ARGUMENT, state-dependent ones FAILED_PRECONDITION, a full pool
+/// RESOURCE_EXHAUSTED), the message is `"<reason>: <message>"`, and the reason name and SPEC
+/// code are also in the `cairn-reason` / `cairn-code` metadata.
+pub fn rejection_status(r: &TxRejection) -> Status {
+    let code = match r.reason {
+        RejectReason::MempoolFull | RejectReason::SenderLimit => Code::ResourceExhausted,
+        RejectReason::Duplicate => Code::AlreadyExists,
+        RejectReason::NonceTooLow | RejectReason::NonceTooHigh | RejectReason::InsufficientBalance => {
+            Code::FailedPrecondition
+        }
+        RejectReason::MalformedTx
+        | RejectReason::InvalidSignature
+        | RejectReason::WrongChainId
+        | RejectReason::TxTooLarge
+        | RejectReason::FeeTooLow => Code::InvalidArgument,
+    };
+    let mut s = Status::new(code, format!("{}: {}", r.reason.name(), r.message));
+    if let Ok(v) = r.reason.name().parse() {
+        s.metadata_mut().insert(REASON_METADATA, v);
+    }
+    if let Ok(v) = r.reason.code().to_string().parse() {
+        s.metadata_mut().insert(CODE_METADATA, v);
+    }
+    s
+}
+
+fn api_status(e: ApiError) -> Status {
+    match e {
+        ApiError::NotFound(m) => Status::not_found(m),
+        ApiError::InvalidParams(m) => Status::invalid_argument(m),
+        ApiError::Internal(m) => Status::internal(m),
+    }
+}
+
+fn submit_result(r: Result<Hash, TxRejection>) -> pb::SubmitResult {
+    use pb::submit_result::Result as R;
+    pb::SubmitResult {
+        result: Some(match r {
+            Ok(h) => R::Hash(Bytes::copy_from_slice(&h.0)),
+            Err(e) => R::Error(pb::TxError {
+                code: e.reason.code() as u32,
+                reason: e.reason.name().to_owned(),
+                message: e.message,
+            }),
+        }),
+    }
+}
+
+fn bytes32<T>(b: &[u8], what: &str, f: fn(&[u8]) -> Result<T, cairn_proto::DecodeError>) -> Result<T, Status> {
+    f(b).map_err(|e| Status::invalid_argument(format!("{what}: {e}")))
+}
+
+impl NodeService {
+    /// Per-IP rate limit and the request counter; returns the start time for the histogram.
+    fn admit<T>(&self, method: &'static str, req: &Request<T>) -> Result<Instant, Status> {
+        if let Some(addr) = req.remote_addr() {
+            if !self.limiter.check(addr.ip()) {
+                self.metrics.observe(method, 0.0);
+                return Err(Status::resource_exhausted("rate limit exceeded"));
+            }
+        }
+        Ok(Instant::now())
+    }
+
+    fn done<T>(&self, method: &'static str, start: Instant, r: Result<T, Status>) -> Result<Response<T>, Status> {
+        self.metrics.observe(method, start.elapsed().as_secs_f64());
+        r.map(Response::new)
+    }
+
+    /// Checks the batch size and submits; one result per tx, in order.
+    async fn submit(&self, txs: Vec<Bytes>) -> Result<Vec<Result<Hash, TxRejection>>, Status> {
+        if txs.is_empty() {
+            return Err(Status::invalid_argument("no transactions"));
+        }
+        if txs.len() > self.max_batch {
+            return Err(Status::invalid_argument(format!(
+                "{} transactions, more than max_batch {}",
+                txs.len(),
+                self.max_batch
+            )));
+        }
+        Ok(self.api.submit(txs).await)
+    }
+
+    async fn submit_many(&self, txs: Vec<Bytes>) -> Result<pb::SubmitTxResponse, Status> {
+        let results = self.submit(txs).await?;
+        Ok(pb::SubmitTxResponse { results: results.into_iter().map(submit_result).collect() })
+    }
+}
+
+type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+#[tonic::async_trait]
+impl Node for NodeService {
+    async fn status(&self, req: Request<pb::StatusRequest>) -> Result<Response<pb::StatusResponse>, Status> {
+        let start = self.admit("grpc.Status", &req)?;
+        let s = self.api.status();
+        let rp = pb::StatusResponse {
+            chain_id: s.chain_id,
+            node_id: s.node_id,
+            validator: s.validator,
+            height: s.height,
+            block_hash: Bytes::copy_from_slice(&s.block_hash.0),
+            state_root: Bytes::copy_from_slice(&s.state_root.0),
+            block_time_ms: s.block_time_ms,
+            syncing: s.syncing,
+            peers: u32::try_from(s.peers).unwrap_or(u32::MAX),
+        };
+        self.done("grpc.Status", start, Ok(rp))
+    }
+
+    /// One tx: like `tx_submit`, a refusal is an error status. Several: like `tx_submitBatch`,
+    /// one `SubmitResult` per tx in order.
+    async fn submit_tx(&self, req: Request<pb::SubmitTxRequest>) -> Result<Response<pb::SubmitTxResponse>, Status> {
+        let start = self.admit("grpc.SubmitTx", &req)?;
+        let txs = req.into_inner().txs;
+        let r = if txs.len() == 1 {
+            match self.submit(txs).await.map(|mut v| v.pop()) {
+                Ok(Some(Err(rej))) => Err(rejection_status(&rej)),
+                Ok(Some(Ok(h))) => Ok(pb::SubmitTxResponse { results: vec![submit_result(Ok(h))] }),
+                Ok(None) => Err(Status::internal("no result")),
+                Err(s) => Err(s),
+            }
+        } else {
+            self.submit_many(txs).await
+        };
+        self.done("grpc.SubmitTx", start, r)
+    }
+
+    type SubmitTxStreamStream = BoxStream<pb::SubmitTxResponse>;
+
+    /// Each request message (one or more txs) gets one response, in order. Requests are
+    /// processed one at a time and at most `stream_buffer` responses wait to be sent, so a
+    /// client that stops reading is pushed back on by HTTP/2 flow control, not buffered.
+    async fn submit_tx_stream(
+        &self,
+        req: Request<Streaming<pb::SubmitTxRequest>>,
+    ) -> Result<Response<Self::SubmitTxStreamStream>, Status> {
+        let start = self.admit("grpc.SubmitTxStream", &req)?;
+        let ip = req.remote_addr().map(|a| a.ip());
+        let mut incoming = req.into_inner();
+        let (tx, rx) = tokio::sync::mpsc::channel(self.stream_buffer.max(1));
+        let svc = NodeService {
+            api: self.api.clone(),
+            metrics: self.metrics.clone(),
+            limiter: self.limiter.clone(),
+            max_batch: self.max_batch,
+            stream_buffer: self.stream_buffer,
+        };
+        tokio::spawn(async move {
+            while let Some(msg) = incoming.next().await {
+                let t = Instant::now();
+                let rp = match msg {
+                    Err(status) => Err(status),
+                    Ok(_) if ip.is_some_and(|ip| !svc.limiter.check(ip)) => {
+                        Err(Status::resource_exhausted("rate limit exceeded"))
+                    }
+                    Ok(m) => svc.submit_many(m.txs).await,
+                };
+                svc.metrics.observe("grpc.SubmitTxStream", t.elapsed().as_secs_f64());
+                let stop = rp.is_err();
+                if tx.send(rp).await.is_err() || stop {
+                    break;
+                }
+            }
+        });
+        self.done("grpc.SubmitTxStream", start, Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)) as _))
+    }
+
+    async fn get_tx(&self, req: Request<pb::GetTxRequest>) -> Result<Response<pb::GetTxResponse>, Status> {
+        let start = self.admit("grpc.GetTx", &req)?;
+        let r = bytes32(&req.get_ref().hash, "hash", Hash::from_slice).map(|hash| {
+            let mut rp = pb::GetTxResponse { hash: Bytes::copy_from_slice(&hash.0), ..Default::default() };
+            match self.api.tx(&hash) {
+                TxStatus::Unknown => rp.status = pb::TxStatus::Unknown as i32,
+                TxStatus::Pending => rp.status = pb::TxStatus::Pending as i32,
+                TxStatus::Committed { height, index, success, error } => {
+                    rp.status = pb::TxStatus::Committed as i32;
+                    rp.height = height;
+                    rp.index = index;
+                    rp.success = success;
+                    rp.error = error.unwrap_or_default();
+                }
+            }
+            rp
+        });
+        self.done("grpc.GetTx", start, r)
+    }
+
+    async fn get_block(&self, req: Request<pb::GetBlockRequest>) -> Result<Response<pb::GetBlockResponse>, Status> {
+        let start = self.admit("grpc.GetBlock", &req)?;
+        let h = req.get_ref().height;
+        let rp = match self.api.block((h != 0).then_some(h)) {
+            None => pb::GetBlockResponse::default(),
+            Some(b) => pb::GetBlockResponse {
+                found: true,
+                hash: Bytes::copy_from_slice(&b.hash.0),
+                header: Some(b.header.to_pb()),
+                tx_hashes: b.tx_hashes.iter().map(|h| Bytes::copy_from_slice(&h.0)).collect(),
+                commit: Some(b.commit.to_pb()),
+            },
+        };
+        self.done("grpc.GetBlock", start, Ok(rp))
+    }
+
+    async fn get_account(
+        &self,
+        req: Request<pb::GetAccountRequest>,
+    ) -> Result<Response<pb::GetAccountResponse>, Status> {
+        let start = self.admit("grpc.GetAccount", &req)?;
+        let m = req.get_ref();
+        let r = bytes32(&m.address, "address", Address::from_slice).and_then(|address| {
+            let a = self.api.account(&address, (m.height != 0).then_some(m.height), m.prove).map_err(api_status)?;
+            Ok(pb::GetAccountResponse {
+                address: Bytes::copy_from_slice(&a.address.0),
+                balance: a.account.balance,
+                nonce: a.account.nonce,
+                height: a.height,
+                state_root: Bytes::copy_from_slice(&a.state_root.0),
+                proof: a.proof.map(|p| Bytes::from(p.encode_to_vec())).unwrap_or_default(),
+            })
+        });
+        self.done("grpc.GetAccount", start, r)
+    }
+
+    type SubscribeBlocksStream = BoxStream<pb::BlockEvent>;
+
+    /// Streams straight from the node's bounded broadcast channel: a subscriber that falls
+    /// behind it gets RESOURCE_EXHAUSTED and the stream ends (no per-subscriber queue).
+    async fn subscribe_blocks(
+        &self,
+        req: Request<pb::SubscribeBlocksRequest>,
+    ) -> Result<Response<Self::SubscribeBlocksStream>, Status> {
+        let start = self.admit("grpc.SubscribeBlocks", &req)?;
+        let stream = BroadcastStream::new(self.api.subscribe_heads())
+            .map(|r| match r {
+                Ok(h) => Ok(pb::BlockEvent {
+                    height: h.height,
+                    hash: Bytes::copy_from_slice(&h.hash.0),
+                    tx_count: h.tx_count,
+                    timestamp_ms: h.timestamp_ms,
+                    state_root: Bytes::copy_from_slice(&h.state_root.0),
+                }),
+                Err(BroadcastStreamRecvError::Lagged(n)) => {
+                    Err(Status::resource_exhausted(format!("subscriber too slow: missed {n} blocks")))
+                }
+            })
+            // End the stream right after the first error.
+            .scan(false, |failed, r| {
+                let out = if *failed { None } else { Some(r) };
+                *failed = out.as_ref().is_some_and(|r| r.is_err());
+                futures::future::ready(out)
+            });
+        self.done("grpc.SubscribeBlocks", start, Ok(Box::pin(stream) as _))
+    }
+}

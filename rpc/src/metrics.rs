@@ -1,0 +1,105 @@
+//! The RPC metrics of SPEC §6 and the `/metrics` endpoint that exposes the node's whole
+//! registry in the Prometheus text format.
+use crate::error::RpcError;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use std::convert::Infallible;
+use tokio::net::TcpListener;
+
+/// gRPC method label values (JSON-RPC uses its method names, see `jsonrpc::METHODS`).
+pub const GRPC_METHODS: &[&str] = &[
+    "grpc.Status",
+    "grpc.SubmitTx",
+    "grpc.SubmitTxStream",
+    "grpc.GetTx",
+    "grpc.GetBlock",
+    "grpc.GetAccount",
+    "grpc.SubscribeBlocks",
+];
+
+/// `cairn_rpc_requests_total{method}` and `cairn_rpc_request_duration_seconds{method}`.
+/// The `method` label only ever takes a value from a fixed list (`other` for anything else),
+/// so a client cannot grow the label set.
+#[derive(Clone)]
+pub struct RpcMetrics {
+    requests: IntCounterVec,
+    duration: HistogramVec,
+}
+
+impl RpcMetrics {
+    pub fn new(registry: &Registry) -> Result<Self, RpcError> {
+        let requests = IntCounterVec::new(
+            Opts::new("cairn_rpc_requests_total", "RPC requests received, by method"),
+            &["method"],
+        )
+        .map_err(|source| RpcError::Metrics { name: "cairn_rpc_requests_total", source })?;
+        let duration = HistogramVec::new(
+            HistogramOpts::new("cairn_rpc_request_duration_seconds", "Time to answer one RPC request, by method")
+                .buckets(vec![0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0]),
+            &["method"],
+        )
+        .map_err(|source| RpcError::Metrics { name: "cairn_rpc_request_duration_seconds", source })?;
+        registry
+            .register(Box::new(requests.clone()))
+            .map_err(|source| RpcError::Metrics { name: "cairn_rpc_requests_total", source })?;
+        registry
+            .register(Box::new(duration.clone()))
+            .map_err(|source| RpcError::Metrics { name: "cairn_rpc_request_duration_seconds", source })?;
+        Ok(RpcMetrics { requests, duration })
+    }
+
+    /// Counts one request of `method` (mapped onto the fixed label set) that took `secs`.
+    pub fn observe(&self, method: &str, secs: f64) {
+        let label = label(method);
+        self.requests.with_label_values(&[label]).inc();
+        self.duration.with_label_values(&[label]).observe(secs);
+    }
+}
+
+fn label(method: &str) -> &'static str {
+    crate::jsonrpc::METHODS.iter().chain(GRPC_METHODS).find(|m| **m == method).copied().unwrap_or("other")
+}
+
+/// Serves `GET /metrics` (anything else is 404) until the task is aborted.
+pub(crate) async fn serve_metrics(listener: TcpListener, registry: Registry) {
+    loop {
+        let Ok((sock, _)) = listener.accept().await else { continue };
+        let registry = registry.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                let registry = registry.clone();
+                async move { Ok::<_, Infallible>(answer(&req, &registry)) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(sock), svc);
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "metrics connection ended");
+            }
+        });
+    }
+}
+
+fn answer(req: &Request<hyper::body::Incoming>, registry: &Registry) -> Response<Full<Bytes>> {
+    if req.uri().path() != "/metrics" {
+        return plain(StatusCode::NOT_FOUND, "not found\n".into());
+    }
+    let mut buf = Vec::with_capacity(16 * 1024);
+    let encoder = TextEncoder::new();
+    match encoder.encode(&registry.gather(), &mut buf) {
+        Ok(()) => Response::builder()
+            .header(http::header::CONTENT_TYPE, encoder.format_type())
+            .body(Full::new(Bytes::from(buf)))
+            .unwrap_or_default(),
+        Err(e) => plain(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot encode metrics: {e}\n")),
+    }
+}
+
+/// A text/plain response (also used by the health endpoints).
+pub(crate) fn plain<B: From<String>>(status: StatusCode, text: String) -> Response<B> {
+    let mut r = Response::new(B::from(text));
+    *r.status_mut() = status;
+    r.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain; charset=utf-8"));
+    r
+}

@@ -1,0 +1,126 @@
+//! Operations: `/health`, `/livez`, `/readyz`, `/metrics`, gRPC health and reflection.
+use crate::Harness;
+use futures::StreamExt;
+use serde_json::json;
+use std::time::Duration;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
+
+async fn status(url: String) -> u16 {
+    reqwest::get(url).await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn health_paths_follow_liveness_and_readiness() {
+    let h = Harness::start().await;
+    for p in ["/health", "/livez", "/readyz"] {
+        assert_eq!(status(format!("{}{p}", h.http)).await, 200, "{p}");
+    }
+    h.node.inner.lock().ready = false;
+    assert_eq!(status(format!("{}/readyz", h.http)).await, 503);
+    assert_eq!(status(format!("{}/livez", h.http)).await, 200, "not caught up is still live");
+    h.node.inner.lock().live = false;
+    assert_eq!(status(format!("{}/livez", h.http)).await, 503);
+    assert_eq!(status(format!("{}/health", h.http)).await, 200, "the process still serves");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_method() {
+    let h = Harness::start().await;
+    h.result("chain_status", json!([])).await;
+    h.result("chain_status", json!([])).await;
+    h.call("no_such_method", json!([])).await;
+    let mut g = h.grpc_client().await;
+    g.status(cairn_proto::pb::StatusRequest {}).await.unwrap();
+
+    let rp = reqwest::get(&h.metrics).await.unwrap();
+    assert_eq!(rp.status().as_u16(), 200);
+    assert!(rp.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = rp.text().await.unwrap();
+    assert!(text.contains(r#"cairn_rpc_requests_total{method="chain_status"} 2"#), "{text}");
+    assert!(text.contains(r#"cairn_rpc_requests_total{method="other"} 1"#), "unknown methods share one label");
+    assert!(text.contains(r#"cairn_rpc_requests_total{method="grpc.Status"} 1"#));
+    assert!(text.contains("# TYPE cairn_rpc_request_duration_seconds histogram"));
+    assert!(text.contains(r#"cairn_rpc_request_duration_seconds_count{method="chain_status"} 2"#));
+    assert_eq!(status(h.metrics.replace("/metrics", "/other")).await, 404);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn grpc_health_reports_serving_and_readiness() {
+    let h = Harness::start().await;
+    let mut c = HealthClient::connect(h.grpc.clone()).await.unwrap();
+    let check = |service: &str| HealthCheckRequest { service: service.into() };
+    let overall = c.check(check("")).await.unwrap().into_inner();
+    assert_eq!(overall.status, ServingStatus::Serving as i32);
+    assert_eq!(c.check(check("cairn.v1.Node")).await.unwrap().into_inner().status, ServingStatus::Serving as i32);
+
+    h.node.inner.lock().ready = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let s = c.check(check("cairn.v1.Node")).await.unwrap().into_inner().status;
+        if s == ServingStatus::NotServing as i32 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "readiness never reached gRPC health");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(c.check(check("")).await.unwrap().into_inner().status, ServingStatus::Serving as i32);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn reflection_lists_the_node_service_v1_and_v1alpha() {
+    let h = Harness::start().await;
+    {
+        use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+        use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+        use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+        use tonic_reflection::pb::v1::ServerReflectionRequest;
+        let mut c = ServerReflectionClient::connect(h.grpc.clone()).await.unwrap();
+        let req = ServerReflectionRequest { host: String::new(), message_request: Some(MessageRequest::ListServices(String::new())) };
+        let mut rp = c.server_reflection_info(futures::stream::iter([req])).await.unwrap().into_inner();
+        let Some(MessageResponse::ListServicesResponse(list)) = rp.next().await.unwrap().unwrap().message_response else {
+            panic!("not a list")
+        };
+        let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+        assert!(names.contains(&"cairn.v1.Node".to_string()), "{names:?}");
+        assert!(names.contains(&"grpc.health.v1.Health".to_string()), "{names:?}");
+
+        // A stock client can fetch the descriptor of the service by symbol.
+        let req = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::FileContainingSymbol("cairn.v1.Node".into())),
+        };
+        let mut rp = c.server_reflection_info(futures::stream::iter([req])).await.unwrap().into_inner();
+        let Some(MessageResponse::FileDescriptorResponse(fd)) = rp.next().await.unwrap().unwrap().message_response else {
+            panic!("no descriptor")
+        };
+        assert!(!fd.file_descriptor_proto.is_empty());
+    }
+    {
+        use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
+        use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
+        use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
+        use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
+        let mut c = ServerReflectionClient::connect(h.grpc.clone()).await.unwrap();
+        let req = ServerReflectionRequest { host: String::new(), message_request: Some(MessageRequest::ListServices(String::new())) };
+        let mut rp = c.server_reflection_info(futures::stream::iter([req])).await.unwrap().into_inner();
+        let Some(MessageResponse::ListServicesResponse(list)) = rp.next().await.unwrap().unwrap().message_response else {
+            panic!("not a list")
+        };
+        assert!(list.service.iter().any(|s| s.name == "cairn.v1.Node"), "v1alpha (Python grpcio-reflection) sees it");
+    }
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn stop_releases_the_ports() {
+    let h = Harness::start().await;
+    let (j, g, m) = h.handle.as_ref().unwrap().local_addrs();
+    h.stop().await;
+    for a in [j, g, m] {
+        tokio::net::TcpListener::bind(a).await.unwrap_or_else(|e| panic!("{a} still bound: {e}"));
+    }
+}
