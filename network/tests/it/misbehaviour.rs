@@ -163,3 +163,33 @@ async fn reported_misbehaviour_bans_a_peer() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(nodes[0].handle.peers().is_empty());
 }
+
+/// Messages over a topic's size limit never reach validation: gossipsub's codec refuses them
+/// and charges the sender, which ends up banned all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_over_the_topic_limit_are_charged_by_gossipsub() {
+    let keys = keys(2);
+    let set = validator_set(&keys);
+    let mut nodes = mesh(&keys, &set).await;
+    let target = peer(&nodes[0]);
+    let evil_key = Keypair::from_seed([67; 32]);
+    let mut attacker = attacker_swarm(&evil_key);
+    attacker.dial(nodes[0].addr()).unwrap();
+    drive_until(
+        &mut attacker,
+        10,
+        |e| matches!(e, SwarmEvent::Behaviour(gossipsub::Event::Subscribed { peer_id, .. }) if *peer_id == target),
+    )
+    .await;
+    // 2 MiB on the txs topic (limit 1 MiB): three of them.
+    for i in 0..3u8 {
+        attacker.behaviour_mut().publish(txs_topic(CHAIN), vec![i; 2 << 20]).unwrap();
+    }
+    drive_until(&mut attacker, 15, |e| matches!(e, SwarmEvent::ConnectionClosed { peer_id, .. } if *peer_id == target))
+        .await;
+    assert_eq!(nodes[0].metric("cairn_p2p_banned_peers_total", None), 1.0);
+    assert_eq!(nodes[0].metric("cairn_p2p_rejected_messages_total", None), 0.0, "never reached validation");
+    while let Ok(e) = nodes[0].events.try_recv() {
+        assert!(!matches!(e, NetworkEvent::TxBatch { .. }), "an oversized batch was delivered");
+    }
+}
