@@ -2,6 +2,7 @@
 
 mod api;
 mod config;
+mod conn_limit;
 mod error;
 mod grpc;
 mod jsonrpc;

@@ -67,14 +67,10 @@ pub async fn serve(config: RpcConfig, api: Arc<dyn NodeApi>, registry: prometheu
     let (health, health_svc) = tonic_health::server::health_reporter();
     health.set_serving::<NodeServer<NodeService>>().await;
     background.push(tokio::spawn(track_readiness(health, api.clone())));
-    let reflection = |b: tonic_reflection::server::Builder| {
-        b.register_encoded_file_descriptor_set(cairn_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-    };
-    let reflection_v1 = reflection(tonic_reflection::server::Builder::configure())
+    let reflection_v1 = reflection()
         .build_v1()
         .map_err(|e| RpcError::Setup { what: "gRPC reflection", reason: e.to_string() })?;
-    let reflection_v1alpha = reflection(tonic_reflection::server::Builder::configure())
+    let reflection_v1alpha = reflection()
         .build_v1alpha()
         .map_err(|e| RpcError::Setup { what: "gRPC reflection", reason: e.to_string() })?;
     let node = NodeServer::new(NodeService {
@@ -87,7 +83,7 @@ pub async fn serve(config: RpcConfig, api: Arc<dyn NodeApi>, registry: prometheu
     .max_decoding_message_size(config.max_body_bytes as usize);
 
     let (grpc_stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(grpc_listener);
+    let incoming = crate::conn_limit::incoming(grpc_listener, config.max_connections);
     let router = tonic::transport::Server::builder()
         .timeout(config.request_timeout)
         .add_service(health_svc)
@@ -102,6 +98,13 @@ pub async fn serve(config: RpcConfig, api: Arc<dyn NodeApi>, registry: prometheu
 
     tracing::info!(jsonrpc = %jsonrpc.addr, grpc = %grpc_addr, metrics = %metrics_addr, "RPC servers listening");
     Ok(RpcHandle { addrs: (jsonrpc.addr, grpc_addr, metrics_addr), jsonrpc, grpc_stop, grpc_task, background })
+}
+
+/// Reflection over our `.proto` files and the health service (v1 and v1alpha are built from it).
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(cairn_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
 }
 
 /// Keeps the gRPC health of `cairn.v1.Node` in step with readiness (`/readyz`); the overall

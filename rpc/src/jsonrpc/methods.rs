@@ -2,13 +2,13 @@
 //! `NodeApi` call. RPC decides only what is about the request itself (hex, param shapes, batch
 //! size); the node's mempool decides every transaction reason.
 use super::json::{
-    api_error, error_with_reason, invalid_params, malformed_hex, AccountJson, BlockJson, HashJson, StatusJson,
-    SubmitJson, TxJson,
+    api_error, error_with_reason, invalid_params, malformed_hex, rejection_error, AccountJson, BlockJson, HashJson,
+    StatusJson, SubmitJson, TxJson,
 };
 use crate::api::NodeApi;
 use bytes::Bytes;
 use cairn_proto::{Address, Hash};
-use jsonrpsee::core::server::SubscriptionMessage;
+use jsonrpsee::core::server::{PendingSubscriptionSink, SubscriptionMessage, SubscriptionSink, TrySendError};
 use jsonrpsee::core::SubscriptionError;
 use jsonrpsee::server::RpcModule;
 use jsonrpsee::types::{ErrorObjectOwned, Params};
@@ -70,33 +70,43 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
         let info = ctx.api.account(&address, opts.height, opts.prove).map_err(api_error)?;
         Ok(AccountJson::from(info))
     })?;
-    m.register_async_method("tx_submit", |p, ctx, _| async move {
-        let tx = decode_tx(&p.one::<String>()?)?;
-        let mut res = ctx.api.submit(vec![tx]).await;
-        match res.pop() {
-            Some(Ok(hash)) => Ok(HashJson { hash }),
-            Some(Err(rej)) => Err(super::json::rejection_error(&rej)),
-            None => Err(error_with_reason(jsonrpsee::types::error::INTERNAL_ERROR_CODE, "no result", "internal")),
-        }
-    })?;
-    m.register_async_method("tx_submitBatch", |p, ctx, _| async move {
-        let hexes: Vec<String> = p.one()?;
-        if hexes.len() > ctx.max_batch {
-            return Err(invalid_params(format!("{} transactions, more than max_batch {}", hexes.len(), ctx.max_batch)));
-        }
-        Ok::<_, ErrorObjectOwned>(submit_batch(&*ctx.api, &hexes).await)
-    })?;
+    m.register_async_method("tx_submit", |p, ctx, _| tx_submit(p, ctx))?;
+    m.register_async_method("tx_submitBatch", |p, ctx, _| tx_submit_batch(p, ctx))?;
     m.register_subscription(
         "chain_subscribeNewHeads",
         NEW_HEAD_NOTIFICATION,
         "chain_unsubscribeNewHeads",
-        |_, pending, ctx, _| async move {
-            let rx = ctx.api.subscribe_heads();
-            let sink = pending.accept().await?;
-            forward_heads(rx, sink).await
-        },
+        |_, pending, ctx, _| new_heads(pending, ctx),
     )?;
     Ok(())
+}
+
+async fn tx_submit(p: Params<'static>, ctx: Arc<Ctx>) -> Result<HashJson, ErrorObjectOwned> {
+    let tx = decode_tx(&p.one::<String>()?)?;
+    match ctx.api.submit(vec![tx]).await.pop() {
+        Some(Ok(hash)) => Ok(HashJson { hash }),
+        Some(Err(rej)) => Err(rejection_error(&rej)),
+        None => Err(no_result()),
+    }
+}
+
+async fn tx_submit_batch(p: Params<'static>, ctx: Arc<Ctx>) -> Result<Vec<SubmitJson>, ErrorObjectOwned> {
+    let hexes: Vec<String> = p.one()?;
+    if hexes.len() > ctx.max_batch {
+        return Err(invalid_params(format!("{} transactions, more than max_batch {}", hexes.len(), ctx.max_batch)));
+    }
+    Ok(submit_batch(&*ctx.api, &hexes).await)
+}
+
+async fn new_heads(pending: PendingSubscriptionSink, ctx: Arc<Ctx>) -> Result<(), SubscriptionError> {
+    let rx = ctx.api.subscribe_heads();
+    let sink = pending.accept().await?;
+    forward_heads(rx, sink).await
+}
+
+/// The node answered a batch with fewer results than txs (a node bug, reported as such).
+fn no_result() -> ErrorObjectOwned {
+    error_with_reason(jsonrpsee::types::error::INTERNAL_ERROR_CODE, "the node returned no result for this tx", "internal")
 }
 
 /// A successful result (jsonrpsee answers `Result`s, not bare structs).
@@ -144,12 +154,7 @@ async fn submit_batch(api: &dyn NodeApi, hexes: &[String]) -> Vec<SubmitJson> {
     decoded
         .into_iter()
         .map(|d| match d {
-            Ok(_) => results.next().map_or_else(
-                || SubmitJson::Err {
-                    error: error_with_reason(jsonrpsee::types::error::INTERNAL_ERROR_CODE, "no result", "internal"),
-                },
-                SubmitJson::from,
-            ),
+            Ok(_) => results.next().map_or_else(|| SubmitJson::Err { error: no_result() }, SubmitJson::from),
             Err(error) => SubmitJson::Err { error },
         })
         .collect()
@@ -160,7 +165,7 @@ async fn submit_batch(api: &dyn NodeApi, hexes: &[String]) -> Vec<SubmitJson> {
 /// is closed with an error notification instead of being buffered without bound.
 async fn forward_heads(
     mut rx: tokio::sync::broadcast::Receiver<crate::api::NewHead>,
-    mut sink: jsonrpsee::core::server::SubscriptionSink,
+    mut sink: SubscriptionSink,
 ) -> Result<(), SubscriptionError> {
     loop {
         let head = tokio::select! {
@@ -172,8 +177,8 @@ async fn forward_heads(
                 let msg = SubscriptionMessage::from(serde_json::value::to_raw_value(&head)?);
                 match sink.try_send(msg) {
                     Ok(()) => {}
-                    Err(jsonrpsee::core::server::TrySendError::Full(_)) => return Err(slow("its buffer is full")),
-                    Err(jsonrpsee::core::server::TrySendError::Closed(_)) => return Ok(()),
+                    Err(TrySendError::Full(_)) => return Err(slow("its buffer is full")),
+                    Err(TrySendError::Closed(_)) => return Ok(()),
                 }
             }
             Err(RecvError::Lagged(n)) => return Err(slow(&format!("it missed {n} heads"))),

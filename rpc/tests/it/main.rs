@@ -64,6 +64,10 @@ impl Harness {
         cairn_proto::pb::node_client::NodeClient::connect(self.grpc.clone()).await.expect("grpc client")
     }
 
+    pub async fn grpc_channel(&self) -> tonic::transport::Channel {
+        tonic::transport::Endpoint::from_shared(self.grpc.clone()).expect("url").connect().await.expect("grpc channel")
+    }
+
     /// POSTs a raw JSON body and returns (status, parsed body or Null).
     pub async fn post_raw(&self, body: impl Into<reqwest::Body>) -> (u16, serde_json::Value) {
         let rp = reqwest::Client::new()

@@ -50,7 +50,7 @@ async fn metrics_count_requests_by_method() {
 #[tokio::test]
 async fn grpc_health_reports_serving_and_readiness() {
     let h = Harness::start().await;
-    let mut c = HealthClient::connect(h.grpc.clone()).await.unwrap();
+    let mut c = HealthClient::new(h.grpc_channel().await);
     let check = |service: &str| HealthCheckRequest { service: service.into() };
     let overall = c.check(check("")).await.unwrap().into_inner();
     assert_eq!(overall.status, ServingStatus::Serving as i32);
@@ -78,7 +78,7 @@ async fn reflection_lists_the_node_service_v1_and_v1alpha() {
         use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
         use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
         use tonic_reflection::pb::v1::ServerReflectionRequest;
-        let mut c = ServerReflectionClient::connect(h.grpc.clone()).await.unwrap();
+        let mut c = ServerReflectionClient::new(h.grpc_channel().await);
         let req = ServerReflectionRequest { host: String::new(), message_request: Some(MessageRequest::ListServices(String::new())) };
         let mut rp = c.server_reflection_info(futures::stream::iter([req])).await.unwrap().into_inner();
         let Some(MessageResponse::ListServicesResponse(list)) = rp.next().await.unwrap().unwrap().message_response else {
@@ -104,7 +104,7 @@ async fn reflection_lists_the_node_service_v1_and_v1alpha() {
         use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
         use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
         use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
-        let mut c = ServerReflectionClient::connect(h.grpc.clone()).await.unwrap();
+        let mut c = ServerReflectionClient::new(h.grpc_channel().await);
         let req = ServerReflectionRequest { host: String::new(), message_request: Some(MessageRequest::ListServices(String::new())) };
         let mut rp = c.server_reflection_info(futures::stream::iter([req])).await.unwrap().into_inner();
         let Some(MessageResponse::ListServicesResponse(list)) = rp.next().await.unwrap().unwrap().message_response else {

@@ -4,7 +4,6 @@ use crate::fake::{transfer, CHAIN_ID};
 use crate::{tx_hex, Harness};
 use cairn_proto::Hash;
 use cairn_rpc::NewHead;
-use futures::StreamExt;
 use jsonrpsee::core::client::{ClientT, SubscriptionClientT};
 use jsonrpsee::rpc_params;
 use serde_json::{json, Value};
