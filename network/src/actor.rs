@@ -227,7 +227,8 @@ impl Actor {
     /// Hands an event to the node without ever waiting: tx batches only while the queue is
     /// short, everything else while it has room; what does not fit is dropped and counted.
     fn deliver(&self, event: NetworkEvent) {
-        if matches!(event, NetworkEvent::TxBatch { .. }) && EVENT_QUEUE - self.events.capacity() >= TX_EVENTS_MAX {
+        let queued = EVENT_QUEUE - self.events.capacity();
+        if !admits(&event, queued) {
             self.metrics.dropped(DropKind::InboundQueueFull);
             return;
         }
@@ -320,5 +321,30 @@ impl Actor {
         self.penalties.retain(|_, p| *p > 0.0);
         let banned = &self.banned;
         self.dialer.poll(&mut self.swarm, |p| banned.contains_key(p));
+    }
+}
+
+/// Whether `event` may join a queue already holding `queued` events: tx batches only while
+/// fewer than `TX_EVENTS_MAX` are waiting, everything else while there is room.
+fn admits(event: &NetworkEvent, queued: usize) -> bool {
+    match event {
+        NetworkEvent::TxBatch { .. } => queued < TX_EVENTS_MAX,
+        _ => queued < EVENT_QUEUE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tx_batches_leave_room_for_votes() {
+        let from = PeerId::random();
+        let batch = NetworkEvent::TxBatch { from, txs: vec![] };
+        let vote = NetworkEvent::Consensus { from, msg: pb::ConsensusMessage::default() };
+        assert!(admits(&batch, 0) && admits(&batch, TX_EVENTS_MAX - 1));
+        assert!(!admits(&batch, TX_EVENTS_MAX));
+        assert!(admits(&vote, TX_EVENTS_MAX) && admits(&vote, EVENT_QUEUE - 1));
+        assert!(!admits(&vote, EVENT_QUEUE));
     }
 }
