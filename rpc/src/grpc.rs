@@ -28,6 +28,8 @@ pub struct NodeService {
     pub max_batch: usize,
     /// Responses queued per `SubmitTxStream` before the server stops reading requests.
     pub stream_buffer: usize,
+    /// Becomes true when the server stops: open streams end so that shutdown can finish.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The gRPC status for a refused transaction: the code follows gRPC's guidance (state-free
@@ -121,6 +123,16 @@ impl NodeService {
     }
 }
 
+impl NodeService {
+    /// Resolves when the server is stopping.
+    fn closing(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.shutdown.clone();
+        async move {
+            let _ = rx.wait_for(|stopping| *stopping).await;
+        }
+    }
+}
+
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
 #[tonic::async_trait]
@@ -179,6 +191,7 @@ impl Node for NodeService {
             limiter: self.limiter.clone(),
             max_batch: self.max_batch,
             stream_buffer: self.stream_buffer,
+            shutdown: self.shutdown.clone(),
         };
         tokio::spawn(async move {
             while let Some(msg) = incoming.next().await {
@@ -197,7 +210,8 @@ impl Node for NodeService {
                 }
             }
         });
-        self.done("grpc.SubmitTxStream", start, Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)) as _))
+        let out = tokio_stream::wrappers::ReceiverStream::new(rx).take_until(self.closing());
+        self.done("grpc.SubmitTxStream", start, Ok(Box::pin(out) as _))
     }
 
     async fn get_tx(&self, req: Request<pb::GetTxRequest>) -> Result<Response<pb::GetTxResponse>, Status> {
@@ -283,7 +297,8 @@ impl Node for NodeService {
                 let out = if *failed { None } else { Some(r) };
                 *failed = out.as_ref().is_some_and(|r| r.is_err());
                 futures::future::ready(out)
-            });
+            })
+            .take_until(self.closing());
         self.done("grpc.SubscribeBlocks", start, Ok(Box::pin(stream) as _))
     }
 }

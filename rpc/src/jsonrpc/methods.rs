@@ -106,7 +106,11 @@ async fn new_heads(pending: PendingSubscriptionSink, ctx: Arc<Ctx>) -> Result<()
 
 /// The node answered a batch with fewer results than txs (a node bug, reported as such).
 fn no_result() -> ErrorObjectOwned {
-    error_with_reason(jsonrpsee::types::error::INTERNAL_ERROR_CODE, "the node returned no result for this tx", "internal")
+    error_with_reason(
+        jsonrpsee::types::error::INTERNAL_ERROR_CODE,
+        "the node returned no result for this tx",
+        "internal",
+    )
 }
 
 /// A successful result (jsonrpsee answers `Result`s, not bare structs).

@@ -81,8 +81,11 @@ pub(crate) async fn start(
         .set_batch_request_config(BatchRequestConfig::Limit(u32::try_from(config.max_batch).unwrap_or(u32::MAX)))
         .set_message_buffer_capacity(u32::try_from(config.ws_buffer.max(1)).unwrap_or(u32::MAX))
         .build();
-    let rpc_middleware =
-        RpcServiceBuilder::new().layer(CallGuardLayer { metrics, limiter: limiter.clone(), timeout: config.request_timeout });
+    let rpc_middleware = RpcServiceBuilder::new().layer(CallGuardLayer {
+        metrics,
+        limiter: limiter.clone(),
+        timeout: config.request_timeout,
+    });
     let builder = Server::builder().set_config(server_cfg).set_rpc_middleware(rpc_middleware).to_service_builder();
     let methods: Methods = methods::module(methods::Ctx { api: api.clone(), max_batch: config.max_batch }).into();
     let shared = Arc::new(GateShared { api, limiter });

@@ -15,7 +15,8 @@ async fn chain_status_has_the_spec_fields() {
     h.node.commit_block();
     let st = h.result("chain_status", json!([])).await;
     let keys: Vec<&str> = st.as_object().unwrap().keys().map(String::as_str).collect();
-    for k in ["chain_id", "node_id", "validator", "height", "block_hash", "state_root", "block_time_ms", "syncing", "peers"]
+    for k in
+        ["chain_id", "node_id", "validator", "height", "block_hash", "state_root", "block_time_ms", "syncing", "peers"]
     {
         assert!(keys.contains(&k), "missing {k} in {st}");
     }
@@ -40,7 +41,10 @@ async fn submit_get_and_follow_a_tx_to_committed() {
 
     h.node.commit_block();
     let done = h.result("tx_get", json!([tx.hash().to_hex()])).await;
-    assert_eq!(done, json!({ "hash": tx.hash().to_hex(), "status": "committed", "height": 1, "index": 0, "success": true }));
+    assert_eq!(
+        done,
+        json!({ "hash": tx.hash().to_hex(), "status": "committed", "height": 1, "index": 0, "success": true })
+    );
     let unknown = h.result("tx_get", json!(["00".repeat(32)])).await;
     assert_eq!(unknown["status"], "unknown");
 
@@ -141,7 +145,7 @@ async fn json_rpc_batches_are_served_and_limited() {
     assert_eq!(status, 200);
     assert_eq!(body.as_array().map(Vec::len), Some(3));
     let (_, body) = h.post_raw(json!([call(1), call(2), call(3), call(4)]).to_string()).await;
-    assert_eq!(body["error"]["code"], -32600, "batch over max_batch is refused: {body}");
+    assert_eq!(body["error"]["code"], -32010, "batch over max_batch is refused (jsonrpsee's code): {body}");
 
     let too_many: Vec<String> = (0..4).map(|_| "00".into()).collect();
     let rp = h.call("tx_submitBatch", json!([too_many])).await;
