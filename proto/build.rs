@@ -18,15 +18,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let fds = protox::compile(PROTOS, ["."])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
-    std::fs::write(
-        out.join("cairn_descriptor.bin"),
-        prost::Message::encode_to_vec(&fds),
-    )?;
+    std::fs::write(out.join("cairn_descriptor.bin"), prost::Message::encode_to_vec(&fds))?;
     let grpc = std::env::var_os("CARGO_FEATURE_GRPC").is_some();
-    tonic_prost_build::configure()
-        .build_server(grpc)
-        .build_client(grpc)
-        .bytes(".")
-        .compile_fds(fds)?;
+    tonic_prost_build::configure().build_server(grpc).build_client(grpc).bytes(".").compile_fds(fds)?;
     Ok(())
 }

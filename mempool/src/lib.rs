@@ -1,1 +1,124 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+
+mod admit;
+mod commit;
+mod config;
+mod error;
+mod gossip;
+mod metrics;
+mod reap;
+mod sender;
+mod submit;
+
+pub use config::{AccountSource, MempoolConfig, MempoolStatus, Origin};
+pub use error::AdmitError;
+pub use gossip::GossipReceiver;
+
+use cairn_proto::{Address, Hash, VerifiedTx};
+use commit::RecentlyCommitted;
+use crossbeam_skiplist::SkipMap;
+use gossip::Gossip;
+use metrics::Metrics;
+use sender::{Entry, FeeKey, SenderQueue};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// The transaction pool. `Send + Sync`: share it as `Arc<Mempool>`; every method takes `&self`.
+pub struct Mempool {
+    config: MempoolConfig,
+    accounts: Arc<dyn AccountSource>,
+    /// Sender → its nonce-ordered queue. A queue exists exactly while it holds a transaction.
+    senders: papaya::HashMap<Address, Arc<SenderQueue>>,
+    /// Hash → entry, for `get`/`contains`, duplicate refusal and the TTL sweep.
+    by_hash: papaya::HashMap<Hash, Entry>,
+    /// Every pending transaction by (fee, arrival): reap walks it from the top, eviction from
+    /// the bottom.
+    by_fee: SkipMap<FeeKey, VerifiedTx>,
+    recent: RecentlyCommitted,
+    /// Transactions and bytes held or reserved by admissions in flight.
+    size: AtomicUsize,
+    bytes: AtomicUsize,
+    /// Arrival order, for FIFO among equal fees.
+    seq: AtomicU64,
+    /// Bumped by each `on_commit`; see `admit::new_queue`.
+    commit_epoch: AtomicU64,
+    gossip: Gossip,
+    metrics: Metrics,
+}
+
+impl Mempool {
+    /// A pool that registers its metrics in `registry`.
+    ///
+    /// # Panics
+    /// If the metrics are already registered there (a second pool on the same registry); use
+    /// [`Mempool::try_new`] to handle that.
+    pub fn new(config: MempoolConfig, accounts: Arc<dyn AccountSource>, registry: &prometheus::Registry) -> Self {
+        Self::try_new(config, accounts, registry).expect("mempool metrics already registered in this registry")
+    }
+
+    /// Like [`Mempool::new`], but reports a metrics registration failure.
+    pub fn try_new(
+        config: MempoolConfig,
+        accounts: Arc<dyn AccountSource>,
+        registry: &prometheus::Registry,
+    ) -> Result<Self, prometheus::Error> {
+        let config = config.sanitized();
+        let metrics = Metrics::new(registry)?;
+        Ok(Mempool {
+            gossip: Gossip::new(&config, metrics.gossip_dropped.clone()),
+            recent: RecentlyCommitted::new(config.recent_committed),
+            accounts,
+            senders: papaya::HashMap::new(),
+            by_hash: papaya::HashMap::new(),
+            by_fee: SkipMap::new(),
+            size: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
+            seq: AtomicU64::new(0),
+            commit_epoch: AtomicU64::new(0),
+            metrics,
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &MempoolConfig {
+        &self.config
+    }
+
+    /// The pending transaction with this hash. The node uses it to skip re-verifying
+    /// proposal transactions it already holds.
+    pub fn get(&self, hash: &Hash) -> Option<VerifiedTx> {
+        self.by_hash.pin().get(hash).map(|e| e.tx.clone())
+    }
+
+    pub fn contains(&self, hash: &Hash) -> bool {
+        self.by_hash.pin().contains_key(hash)
+    }
+
+    /// Number of pending transactions of `sender` (0 if none).
+    pub fn sender_pending(&self, sender: &Address) -> usize {
+        self.senders.pin().get(sender).map_or(0, |q| q.state.lock().len())
+    }
+
+    /// `{size, bytes, capacity}` for `mempool_status`.
+    pub fn status(&self) -> MempoolStatus {
+        MempoolStatus {
+            size: self.size.load(Ordering::Acquire),
+            bytes: self.bytes.load(Ordering::Acquire),
+            capacity: self.config.max_txs,
+        }
+    }
+
+    /// Locally admitted transactions, in batches of up to `gossip_batch`, for the network to
+    /// gossip. Bounded: when the network falls behind, batches are dropped (and counted in
+    /// `cairn_mempool_gossip_dropped_total`); admission never blocks. Call once; nothing is
+    /// queued for gossip before the first call, and a second call gets a closed receiver.
+    pub fn gossip_receiver(&self) -> GossipReceiver {
+        self.gossip.subscribe()
+    }
+
+    /// Copies the atomic counters into the gauges (after each public call that changes them).
+    fn sync_gauges(&self) {
+        self.metrics.size.set(self.size.load(Ordering::Relaxed) as i64);
+        self.metrics.bytes.set(self.bytes.load(Ordering::Relaxed) as i64);
+    }
+}

@@ -49,10 +49,9 @@ impl TxBody {
 
     fn from_pb(b: pb::TxBody) -> Result<Self, DecodeError> {
         let action = match b.action {
-            Some(pb::tx_body::Action::Transfer(t)) => TxAction::Transfer(Transfer {
-                recipient: Address::from_slice(&t.recipient)?,
-                amount: t.amount,
-            }),
+            Some(pb::tx_body::Action::Transfer(t)) => {
+                TxAction::Transfer(Transfer { recipient: Address::from_slice(&t.recipient)?, amount: t.amount })
+            }
             None => return Err(DecodeError::Missing("action")),
         };
         Ok(TxBody { chain_id: b.chain_id, sender: Address::from_slice(&b.sender)?, nonce: b.nonce, fee: b.fee, action })
@@ -107,7 +106,8 @@ impl UncheckedTx {
     /// so that only the bad ones are refused. Results are in input order.
     pub fn verify_many(txs: Vec<UncheckedTx>) -> Vec<Result<VerifiedTx, VerifyError>> {
         let msgs: Vec<Vec<u8>> = txs.iter().map(|t| SignatureDomain::Tx.message(&t.body_bytes)).collect();
-        let items: Vec<BatchItem> = txs.iter().zip(&msgs).map(|(t, m)| (&t.body.sender, m.as_slice(), &t.signature)).collect();
+        let items: Vec<BatchItem> =
+            txs.iter().zip(&msgs).map(|(t, m)| (&t.body.sender, m.as_slice(), &t.signature)).collect();
         if verify_batch(&items).is_ok() {
             return txs.into_iter().map(|t| Ok(VerifiedTx(Arc::new(t)))).collect();
         }

@@ -80,8 +80,10 @@ mod tests {
     use super::*;
 
     fn set(powers: &[u64]) -> ValidatorSet {
-        ValidatorSet::new(powers.iter().enumerate().map(|(i, p)| Validator { address: Address([i as u8; 32]), power: *p }).collect())
-            .unwrap()
+        ValidatorSet::new(
+            powers.iter().enumerate().map(|(i, p)| Validator { address: Address([i as u8; 32]), power: *p }).collect(),
+        )
+        .unwrap()
     }
 
     #[test]

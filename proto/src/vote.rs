@@ -1,7 +1,10 @@
 //! Consensus messages: votes, proposals, commit certificates and equivocation evidence, with
 //! their domain-separated sign bytes (`VoteSignBytes`, `ProposalSignBytes` in consensus.proto).
 use crate::crypto::{BatchItem, SignatureDomain};
-use crate::{pb, verify_batch, Address, Block, BlockError, DecodeError, Hash, Keypair, Signature, ValidatorSet, VerifiedTx, VerifyError};
+use crate::{
+    pb, verify_batch, Address, Block, BlockError, DecodeError, Hash, Keypair, Signature, ValidatorSet, VerifiedTx,
+    VerifyError,
+};
 use bytes::Bytes;
 use prost::Message;
 use serde::{Deserialize, Serialize};
@@ -64,7 +67,14 @@ impl Vote {
         .encode_to_vec()
     }
 
-    pub fn new_signed(key: &Keypair, chain_id: &str, kind: VoteKind, height: u64, round: u32, block_hash: Option<Hash>) -> Self {
+    pub fn new_signed(
+        key: &Keypair,
+        chain_id: &str,
+        kind: VoteKind,
+        height: u64,
+        round: u32,
+        block_hash: Option<Hash>,
+    ) -> Self {
         let signature = key.sign(SignatureDomain::Vote, &Self::sign_bytes(chain_id, kind, height, round, &block_hash));
         Vote { kind, height, round, block_hash, validator: key.address(), signature }
     }
@@ -121,7 +131,14 @@ impl Proposal {
         .encode_to_vec()
     }
 
-    pub fn new_signed(key: &Keypair, chain_id: &str, height: u64, round: u32, pol_round: Option<u32>, block: Block) -> Self {
+    pub fn new_signed(
+        key: &Keypair,
+        chain_id: &str,
+        height: u64,
+        round: u32,
+        pol_round: Option<u32>,
+        block: Block,
+    ) -> Self {
         let payload = Self::sign_bytes(chain_id, height, round, pol_round, &block.hash());
         let signature = key.sign(SignatureDomain::Proposal, &payload);
         Proposal { height, round, pol_round, block, proposer: key.address(), signature }
@@ -147,7 +164,9 @@ impl Proposal {
     pub fn from_pb(p: pb::Proposal, known: impl Fn(&Hash) -> Option<VerifiedTx>) -> Result<Self, BlockError> {
         let pol_round = match p.pol_round {
             -1 => None,
-            r => Some(u32::try_from(r).map_err(|_| DecodeError::Invalid { field: "pol_round", reason: format!("{r}") })?),
+            r => Some(
+                u32::try_from(r).map_err(|_| DecodeError::Invalid { field: "pol_round", reason: format!("{r}") })?,
+            ),
         };
         Ok(Proposal {
             height: p.height,
@@ -220,7 +239,8 @@ impl Certificate {
         if !validators.is_quorum(power) {
             return Err(VerifyError::NoQuorum { got: power, needed: validators.total_power() * 2 / 3 });
         }
-        let items: Vec<BatchItem> = self.signatures.iter().map(|s| (&s.validator, msg.as_slice(), &s.signature)).collect();
+        let items: Vec<BatchItem> =
+            self.signatures.iter().map(|s| (&s.validator, msg.as_slice(), &s.signature)).collect();
         verify_batch(&items)
     }
 
@@ -260,7 +280,12 @@ impl Certificate {
             signatures: c
                 .signatures
                 .into_iter()
-                .map(|s| Ok(CommitSig { validator: Address::from_slice(&s.validator)?, signature: Signature::from_slice(&s.signature)? }))
+                .map(|s| {
+                    Ok(CommitSig {
+                        validator: Address::from_slice(&s.validator)?,
+                        signature: Signature::from_slice(&s.signature)?,
+                    })
+                })
                 .collect::<Result<_, DecodeError>>()?,
         })
     }
@@ -286,8 +311,16 @@ impl DuplicateVoteEvidence {
     /// kind) but different blocks.
     pub fn verify(&self, chain_id: &str) -> Result<(), VerifyError> {
         let (a, b) = (&self.first, &self.second);
-        if a.validator != b.validator || a.height != b.height || a.round != b.round || a.kind != b.kind || a.block_hash == b.block_hash {
-            return Err(VerifyError::Mismatch { expected: "two conflicting votes".into(), got: "votes that do not conflict".into() });
+        if a.validator != b.validator
+            || a.height != b.height
+            || a.round != b.round
+            || a.kind != b.kind
+            || a.block_hash == b.block_hash
+        {
+            return Err(VerifyError::Mismatch {
+                expected: "two conflicting votes".into(),
+                got: "votes that do not conflict".into(),
+            });
         }
         a.verify(chain_id)?;
         b.verify(chain_id)

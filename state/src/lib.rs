@@ -1,1 +1,24 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+
+mod accounts;
+mod commit;
+mod config;
+mod db;
+mod error;
+mod exec;
+pub mod failpoint;
+mod metrics;
+mod proof;
+mod schema;
+mod snapshot;
+mod state;
+pub mod tree;
+
+pub use commit::CommitOutcome;
+pub use config::StateConfig;
+pub use error::StateError;
+pub use exec::{Receipt, BALANCE_OVERFLOW, NONCE_OVERFLOW};
+pub use proof::{verify_proof, AccountProof, OtherLeaf, ProofError, MAX_DEPTH};
+pub use schema::{TxLocation, ALL_CFS as COLUMN_FAMILIES};
+pub use snapshot::SnapshotInfo;
+pub use state::State;

@@ -145,15 +145,34 @@ proptest! {
 #[test]
 fn malformed_txs_give_specific_errors() {
     let k = Keypair::from_seed([1; 32]);
-    let good = TxBody { chain_id: "c".into(), sender: k.address(), nonce: 0, fee: 0, action: TxAction::Transfer(Transfer { recipient: Address([2; 32]), amount: 1 }) }.sign(&k);
+    let good = TxBody {
+        chain_id: "c".into(),
+        sender: k.address(),
+        nonce: 0,
+        fee: 0,
+        action: TxAction::Transfer(Transfer { recipient: Address([2; 32]), amount: 1 }),
+    }
+    .sign(&k);
     // signature of the wrong length
-    let short = pb::SignedTx { body: pb::SignedTx::decode(good.encoded().clone()).unwrap().body, signature: Bytes::from_static(&[0; 10]) };
+    let short = pb::SignedTx {
+        body: pb::SignedTx::decode(good.encoded().clone()).unwrap().body,
+        signature: Bytes::from_static(&[0; 10]),
+    };
     let err = UncheckedTx::decode(Bytes::from(short.encode_to_vec())).unwrap_err();
     assert!(err.to_string().contains("signature"), "{err}");
     // no action
-    let body = pb::TxBody { chain_id: "c".into(), sender: Bytes::copy_from_slice(&k.address().0), nonce: 0, fee: 0, action: None };
+    let body = pb::TxBody {
+        chain_id: "c".into(),
+        sender: Bytes::copy_from_slice(&k.address().0),
+        nonce: 0,
+        fee: 0,
+        action: None,
+    };
     let raw = pb::SignedTx { body: Bytes::from(body.encode_to_vec()), signature: Bytes::from_static(&[0; 64]) };
-    assert_eq!(UncheckedTx::decode(Bytes::from(raw.encode_to_vec())).unwrap_err(), cairn_proto::DecodeError::Missing("action"));
+    assert_eq!(
+        UncheckedTx::decode(Bytes::from(raw.encode_to_vec())).unwrap_err(),
+        cairn_proto::DecodeError::Missing("action")
+    );
     // truncated
     let mut cut = good.encoded().to_vec();
     cut.truncate(cut.len() - 3);

@@ -1,0 +1,123 @@
+//! cairn-mempool: admission of pre-verified txs (one core), admission with signature checks
+//! against raw ed25519-dalek batch verification on the same cores, and reap of 10k from 100k.
+//!
+//! `cargo bench -p cairn-benches --bench mempool -- --warm-up-time 1 --measurement-time 3`
+use bytes::Bytes;
+use cairn_mempool::{AccountSource, Mempool, MempoolConfig, Origin};
+use cairn_proto::{Account, Address, Keypair, Transfer, TxAction, TxBody, UncheckedTx, VerifiedTx, TX_SIGN_DOMAIN};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
+use std::sync::Arc;
+
+/// Every account is rich and at nonce 0.
+struct Rich;
+impl AccountSource for Rich {
+    fn account(&self, _: &Address) -> Account {
+        Account { balance: u64::MAX / 2, nonce: 0 }
+    }
+}
+
+fn pool(max_txs: usize) -> Mempool {
+    let config = MempoolConfig { max_txs, max_bytes: usize::MAX / 2, ..MempoolConfig::default() };
+    Mempool::new(config, Arc::new(Rich), &prometheus::Registry::new())
+}
+
+/// `senders × nonces` signed transfers with random fees, nonce-major (as clients send them).
+fn txs(senders: u64, nonces: u64, seed: u64) -> Vec<VerifiedTx> {
+    let keys: Vec<Keypair> = (0..senders)
+        .map(|i| {
+            let mut s = [0u8; 32];
+            s[..8].copy_from_slice(&(i + (seed << 32)).to_le_bytes());
+            Keypair::from_seed(s)
+        })
+        .collect();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let plan: Vec<(usize, u64, u64)> = (0..nonces)
+        .flat_map(|n| (0..senders as usize).map(move |k| (k, n)))
+        .map(|(k, n)| (k, n, rng.gen_range(1..1000)))
+        .collect();
+    plan.into_par_iter()
+        .map(|(k, nonce, fee)| {
+            TxBody {
+                chain_id: "cairn-local".into(),
+                sender: keys[k].address(),
+                nonce,
+                fee,
+                action: TxAction::Transfer(Transfer { recipient: Address([7; 32]), amount: 1 }),
+            }
+            .sign(&keys[k])
+        })
+        .collect()
+}
+
+fn admission_preverified(c: &mut Criterion) {
+    let txs = txs(1_000, 10, 1);
+    let mut g = c.benchmark_group("mempool/admit_preverified");
+    g.throughput(Throughput::Elements(txs.len() as u64));
+    g.sample_size(20);
+    g.bench_function("10k_txs_1k_senders_one_thread", |b| {
+        b.iter_batched(
+            || (pool(100_000), txs.clone()),
+            |(p, t)| {
+                // Return the pool so that dropping it is not timed.
+                let r = p.insert_verified(t, Origin::Peer);
+                (p, r)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+fn admission_with_signatures(c: &mut Criterion) {
+    let txs = txs(4_096, 1, 2);
+    let raw: Vec<Bytes> = txs.iter().map(|t| t.encoded().clone()).collect();
+    // The same signatures as plain ed25519-dalek inputs, for the baseline.
+    let unchecked: Vec<UncheckedTx> = raw.iter().map(|r| UncheckedTx::decode(r.clone()).expect("decodes")).collect();
+    let msgs: Vec<Vec<u8>> = unchecked.iter().map(|u| [TX_SIGN_DOMAIN, &u.body_bytes[..]].concat()).collect();
+    let keys: Vec<ed25519_dalek::VerifyingKey> =
+        unchecked.iter().map(|u| ed25519_dalek::VerifyingKey::from_bytes(&u.body.sender.0).expect("key")).collect();
+    let sigs: Vec<ed25519_dalek::Signature> =
+        unchecked.iter().map(|u| ed25519_dalek::Signature::from_bytes(&u.signature.0)).collect();
+    let chunk = 128;
+
+    let mut g = c.benchmark_group("mempool/admit_with_signatures");
+    g.throughput(Throughput::Elements(txs.len() as u64));
+    g.sample_size(10);
+    g.bench_function("raw_dalek_batch_verify_rayon_128", |b| {
+        b.iter(|| {
+            (0..txs.len()).collect::<Vec<_>>().par_chunks(chunk).all(|idx| {
+                let m: Vec<&[u8]> = idx.iter().map(|&i| msgs[i].as_slice()).collect();
+                let s: Vec<_> = idx.iter().map(|&i| sigs[i]).collect();
+                let k: Vec<_> = idx.iter().map(|&i| keys[i]).collect();
+                ed25519_dalek::verify_batch(&m, &s, &k).is_ok()
+            })
+        })
+    });
+    g.bench_function("submit_4096_raw_txs", |b| {
+        b.iter_batched(
+            || (pool(100_000), raw.clone()),
+            |(p, r)| {
+                let out = p.submit(r, Origin::Peer);
+                (p, out)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+fn reap(c: &mut Criterion) {
+    let p = pool(100_000);
+    let results = p.insert_verified(txs(10_000, 10, 3), Origin::Peer);
+    assert!(results.iter().all(Result::is_ok));
+    let mut g = c.benchmark_group("mempool/reap");
+    g.throughput(Throughput::Elements(10_000));
+    g.sample_size(20);
+    g.bench_function("10k_of_100k", |b| b.iter(|| p.reap(10_000, usize::MAX)));
+    g.finish();
+}
+
+criterion_group!(benches, admission_preverified, admission_with_signatures, reap);
+criterion_main!(benches);

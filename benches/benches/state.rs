@@ -1,0 +1,138 @@
+//! cairn-state benchmarks: committing a block of 10,000 transfers into states of growing size,
+//! proof generation and verification, and point reads.
+//!
+//! `cargo bench -p cairn-benches --bench state -- --warm-up-time 1 --measurement-time 3`
+use cairn_proto::{
+    Account, Address, Block, Certificate, CertifiedBlock, Genesis, GenesisAccount, GenesisValidator, Hash, Header,
+    Keypair, Transfer, TxAction, TxBody, VerifiedTx,
+};
+use cairn_state::{verify_proof, State, StateConfig};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
+use std::time::{Duration, Instant};
+
+const CHAIN: &str = "cairn-bench";
+const BLOCK_TXS: usize = 10_000;
+
+/// A store holding `accounts` accounts, `BLOCK_TXS` of them controlled by `senders`.
+struct Fixture {
+    _dir: tempfile::TempDir,
+    state: State,
+    senders: Vec<Keypair>,
+    accounts: u64,
+}
+
+fn synthetic(i: u64) -> Address {
+    Address(Hash::of(&i.to_le_bytes()).0)
+}
+
+fn fixture(accounts: u64) -> Fixture {
+    let senders: Vec<Keypair> = (0..BLOCK_TXS as u64)
+        .into_par_iter()
+        .map(|i| {
+            let mut seed = [7u8; 32];
+            seed[..8].copy_from_slice(&i.to_le_bytes());
+            Keypair::from_seed(seed)
+        })
+        .collect();
+    let mut funded: Vec<GenesisAccount> =
+        senders.iter().map(|k| GenesisAccount { address: k.address(), balance: 1 << 40 }).collect();
+    funded.extend((senders.len() as u64..accounts).map(|i| GenesisAccount { address: synthetic(i), balance: 1_000 }));
+    let genesis = Genesis {
+        chain_id: CHAIN.into(),
+        genesis_time_ms: 0,
+        validators: vec![GenesisValidator { address: Address([1; 32]), power: 1, name: String::new() }],
+        accounts: funded,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Defaults, including an fsync per commit: the figures are what a node pays.
+    let state = State::open(dir.path(), StateConfig::default()).unwrap();
+    state.init_genesis(&genesis).unwrap();
+    Fixture { _dir: dir, state, senders, accounts }
+}
+
+impl Fixture {
+    /// The next block: every sender pays one random account.
+    fn next_block(&self, seed: u64) -> CertifiedBlock {
+        let height = self.state.latest_height() + 1;
+        let txs: Vec<VerifiedTx> = self
+            .senders
+            .par_iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ ((i as u64) << 20) ^ height);
+                let to = synthetic(rng.gen_range(0..self.accounts));
+                let body = TxBody {
+                    chain_id: CHAIN.into(),
+                    sender: k.address(),
+                    nonce: height - 1,
+                    fee: 1,
+                    action: TxAction::Transfer(Transfer { recipient: to, amount: 3 }),
+                };
+                body.sign(k)
+            })
+            .collect();
+        let header = Header {
+            chain_id: CHAIN.into(),
+            height,
+            parent_hash: Hash::ZERO,
+            timestamp_ms: height,
+            proposer: Address([1; 32]),
+            tx_root: Hash::ZERO,
+            state_root: self.state.state_root(),
+            tx_count: 0,
+        };
+        let block = Block::new(header, txs);
+        let certificate = Certificate { height, round: 0, block_hash: block.hash(), signatures: vec![] };
+        CertifiedBlock { block, certificate }
+    }
+}
+
+fn commit(c: &mut Criterion) {
+    let mut group = c.benchmark_group("state_commit_10k_transfers");
+    group.sample_size(10);
+    for accounts in [10_000u64, 100_000, 1_000_000] {
+        let f = fixture(accounts);
+        group.bench_with_input(BenchmarkId::from_parameter(accounts), &accounts, |b, _| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let block = f.next_block(1);
+                    let start = Instant::now();
+                    let out = f.state.commit_block(&block).unwrap();
+                    total += start.elapsed();
+                    assert!(out.receipts.iter().all(|r| r.success));
+                }
+                total
+            })
+        });
+    }
+    group.finish();
+}
+
+fn reads_and_proofs(c: &mut Criterion) {
+    let f = fixture(1_000_000);
+    f.state.commit_block(&f.next_block(2)).unwrap();
+    let height = f.state.latest_height();
+    let root = f.state.state_root();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    let addrs: Vec<Address> = (0..1024).map(|_| synthetic(rng.gen_range(0..f.accounts))).collect();
+    let mut i = 0;
+    let mut next = move || {
+        i = (i + 1) % addrs.len();
+        addrs[i]
+    };
+    let mut group = c.benchmark_group("state_1m_accounts");
+    group.bench_function("account_latest", |b| b.iter(|| f.state.account(&next())));
+    group.bench_function("account_at_height", |b| b.iter(|| f.state.account_at(&next(), height).unwrap()));
+    group.bench_function("prove_latest", |b| b.iter(|| f.state.prove(&next(), height).unwrap()));
+    let a = next();
+    let (account, proof) = f.state.prove(&a, height).unwrap();
+    group.bench_function("verify_proof", |b| b.iter(|| verify_proof(&root, &a, account.as_ref(), &proof).unwrap()));
+    assert_ne!(account, Some(Account::default()));
+    group.finish();
+}
+
+criterion_group!(benches, commit, reads_and_proofs);
+criterion_main!(benches);

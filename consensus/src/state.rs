@@ -1,0 +1,375 @@
+//! The `Consensus` state machine: per-height state, input dispatch, rounds, timeouts, signing
+//! and WAL replay. The Tendermint `upon` rules themselves are in `rules.rs`; the algorithm is
+//! stated in the crate documentation (lib.rs), and code carries the paper's line numbers.
+use crate::metrics::{ConsensusMetrics, ConsensusStats, DropReason};
+use crate::safety::{SignLog, Signed};
+use crate::votes::{Known, VoteKeeper};
+use crate::{ConsensusConfig, ConsensusError, Input, Output, Step, Timeout, TimeoutKind, WalEntry};
+use cairn_proto::{Address, Block, ConsensusMessage, Hash, Keypair, Proposal, ValidatorSet, Vote, VoteKind};
+use prometheus::Registry;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A proposal received (or made) for one round of the current height.
+#[derive(Debug)]
+pub(crate) struct ProposalInfo {
+    pub(crate) proposal: Proposal,
+    /// `id(v)`: the block hash, computed once.
+    pub(crate) hash: Hash,
+    /// The node's verdict `valid(v)`, plus our own check that the block is for this height.
+    pub(crate) valid: bool,
+}
+
+/// "Upon ... for the first time" rules, remembered per round.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Once {
+    L34PrevoteTimeout,
+    L36Polka,
+    L47PrecommitTimeout,
+}
+
+/// A Tendermint validator (or observer) for one chain: feed it `Input`s, carry out the
+/// `Output`s in order. It reads no clock and does no I/O.
+#[derive(Debug)]
+pub struct Consensus {
+    pub(crate) config: ConsensusConfig,
+    pub(crate) chain_id: String,
+    pub(crate) validators: ValidatorSet,
+    /// Our key, if we are in the validator set (otherwise we only observe).
+    pub(crate) key: Option<Keypair>,
+    pub(crate) height: u64,
+    pub(crate) round: u32,
+    pub(crate) step: Step,
+    /// `lockedRound_p`, `id(lockedValue_p)`.
+    pub(crate) locked: Option<(u32, Hash)>,
+    /// `validRound_p`, `id(validValue_p)`; the block itself is found among `proposals`.
+    pub(crate) valid: Option<(u32, Hash)>,
+    pub(crate) proposals: BTreeMap<u32, ProposalInfo>,
+    pub(crate) votes: VoteKeeper,
+    pub(crate) own: SignLog,
+    pub(crate) once: BTreeSet<(u32, Once)>,
+    /// WAL entries were replayed; restore round, step and lock before the next input.
+    replay_pending: bool,
+    pub(crate) out: Vec<Output>,
+    pub(crate) stats: ConsensusStats,
+    pub(crate) metrics: ConsensusMetrics,
+}
+
+impl Consensus {
+    /// `key: None` = a non-validating observer (follows, never signs). A key that is not in
+    /// `validators` also only observes. Nothing happens before `Input::StartHeight`.
+    pub fn new(config: ConsensusConfig, chain_id: String, validators: ValidatorSet, key: Option<Keypair>) -> Self {
+        let key = key.filter(|k| validators.power_of(&k.address()) > 0);
+        Consensus {
+            config,
+            chain_id,
+            votes: VoteKeeper::new(validators.total_power()),
+            validators,
+            key,
+            height: 0,
+            round: 0,
+            step: Step::Commit,
+            locked: None,
+            valid: None,
+            proposals: BTreeMap::new(),
+            own: SignLog::default(),
+            once: BTreeSet::new(),
+            replay_pending: false,
+            out: Vec::new(),
+            stats: ConsensusStats::default(),
+            metrics: ConsensusMetrics::unregistered(),
+        }
+    }
+
+    /// Like `new`, with the metrics of `ConsensusMetrics::new` registered in `registry`.
+    pub fn with_registry(
+        config: ConsensusConfig,
+        chain_id: String,
+        validators: ValidatorSet,
+        key: Option<Keypair>,
+        registry: &Registry,
+    ) -> Result<Self, ConsensusError> {
+        let mut c = Self::new(config, chain_id, validators, key);
+        c.metrics = ConsensusMetrics::new(registry)?;
+        Ok(c)
+    }
+
+    pub fn height(&self) -> u64 {
+        self.height
+    }
+    pub fn round(&self) -> u32 {
+        self.round
+    }
+    pub fn step(&self) -> Step {
+        self.step
+    }
+    /// Our validator address, or `None` for an observer.
+    pub fn address(&self) -> Option<Address> {
+        self.key.as_ref().map(Keypair::address)
+    }
+    /// The Tendermint lock (`lockedRound_p`, `id(lockedValue_p)`), if any.
+    pub fn locked(&self) -> Option<(u32, Hash)> {
+        self.locked
+    }
+    pub fn stats(&self) -> &ConsensusStats {
+        &self.stats
+    }
+
+    /// Processes one input and returns what the node must do, in order.
+    #[must_use]
+    pub fn handle(&mut self, input: Input) -> Vec<Output> {
+        match input {
+            Input::StartHeight { height } => self.start_height(height),
+            Input::Replay(entry) => self.replay(entry),
+            input if self.step != Step::Commit => {
+                if self.replay_pending {
+                    self.finish_replay();
+                }
+                match input {
+                    Input::Proposal { proposal, valid } => self.on_proposal(proposal, valid),
+                    Input::Vote(vote) => self.on_vote(vote),
+                    Input::TimeoutElapsed(t) => self.on_timeout(t),
+                    Input::ProposeBlock { height, round, block } => self.on_propose_block(height, round, block),
+                    Input::StartHeight { .. } | Input::Replay(_) => {}
+                }
+                self.apply_rules();
+            }
+            _ => {}
+        }
+        self.metrics.set_position(self.height, self.round);
+        std::mem::take(&mut self.out)
+    }
+
+    fn start_height(&mut self, height: u64) {
+        if height < self.height || (height == self.height && self.step != Step::Commit) || height == 0 {
+            return;
+        }
+        self.height = height;
+        self.locked = None;
+        self.valid = None;
+        self.proposals.clear();
+        self.votes = VoteKeeper::new(self.validators.total_power());
+        self.own = SignLog::default();
+        self.once.clear();
+        self.replay_pending = false;
+        self.start_round(0);
+    }
+
+    /// StartRound (L11-L21). The proposer also schedules the propose timeout: its block comes
+    /// back asynchronously from the node and must not stall the round if it never does.
+    pub(crate) fn start_round(&mut self, round: u32) {
+        if round > 0 {
+            self.stats.round_changes += 1;
+            self.metrics.round_changed();
+        }
+        self.round = round; // L12
+        self.step = Step::Propose; // L13
+        self.out.push(Output::NewRound { height: self.height, round });
+        self.schedule(TimeoutKind::Propose); // L21
+        self.schedule(TimeoutKind::Rebroadcast);
+        if self.is_proposer(round) {
+            // L14
+            let valid_block = self.valid.and_then(|(vr, h)| self.block_by_hash(&h).map(|b| (vr, b.clone())));
+            match valid_block {
+                Some((vr, block)) => self.propose(block, Some(vr)), // L15-L16, L19
+                None => self.out.push(Output::BuildBlock { height: self.height, round }), // L18
+            }
+        }
+    }
+
+    fn is_proposer(&self, round: u32) -> bool {
+        self.key.as_ref().is_some_and(|k| self.validators.proposer(self.height, round).address == k.address())
+    }
+
+    pub(crate) fn block_by_hash(&self, hash: &Hash) -> Option<&Block> {
+        self.proposals.values().find(|p| p.hash == *hash).map(|p| &p.proposal.block)
+    }
+
+    pub(crate) fn schedule(&mut self, kind: TimeoutKind) {
+        let t = Timeout { height: self.height, round: self.round, kind };
+        self.out.push(Output::ScheduleTimeout(t, self.config.timeout(kind, self.round)));
+    }
+
+    /// Signs (through the guard), logs and broadcasts a proposal of `block` for this round (L19).
+    fn propose(&mut self, block: Block, pol_round: Option<u32>) {
+        let Some(key) = &self.key else { return };
+        let signed = self.own.sign_proposal(key, &self.chain_id, self.height, self.round, pol_round, block);
+        let proposal = match signed {
+            Signed::New(p) => {
+                self.out.push(Output::WalAppend(WalEntry::Proposal(p.clone())));
+                p
+            }
+            Signed::Again(p) => p,
+            Signed::Refused => return,
+        };
+        self.out.push(Output::Broadcast(ConsensusMessage::Proposal(proposal.clone())));
+        self.store_proposal(proposal, true);
+    }
+
+    /// Signs (through the guard), logs, broadcasts and counts our vote; returns the value
+    /// actually voted for (the guard may hand back an earlier vote), `None` if nothing was sent.
+    pub(crate) fn vote(&mut self, kind: VoteKind, value: Option<Hash>) -> Option<Option<Hash>> {
+        let key = self.key.as_ref()?;
+        let vote = match self.own.sign_vote(key, &self.chain_id, self.height, self.round, kind, value) {
+            Signed::New(v) => {
+                self.out.push(Output::WalAppend(WalEntry::Vote(v.clone())));
+                v
+            }
+            Signed::Again(v) => v,
+            Signed::Refused => return None,
+        };
+        self.out.push(Output::Broadcast(ConsensusMessage::Vote(vote.clone())));
+        let sent = vote.block_hash;
+        let power = self.validators.power_of(&vote.validator);
+        if let Some(ev) = self.votes.add(vote, power) {
+            // Only possible for a twin: another process signed with our key first.
+            self.report(ev);
+        }
+        Some(sent)
+    }
+
+    fn store_proposal(&mut self, proposal: Proposal, valid: bool) {
+        let hash = proposal.block.hash();
+        let valid = valid && proposal.block.header.height == self.height;
+        self.proposals.entry(proposal.round).or_insert(ProposalInfo { proposal, hash, valid });
+    }
+
+    fn drop_msg(&mut self, reason: DropReason, proposal: bool) {
+        if proposal {
+            self.stats.proposals_dropped += 1;
+        } else {
+            self.stats.votes_dropped += 1;
+        }
+        self.metrics.dropped(reason);
+        tracing::debug!(height = self.height, reason = reason.as_str(), "dropped consensus message");
+    }
+
+    fn on_proposal(&mut self, p: Proposal, valid: bool) {
+        if p.height != self.height || self.proposals.contains_key(&p.round) {
+            return; // other height, duplicate, or a second proposal of an equivocating proposer
+        }
+        if p.proposer != self.validators.proposer(self.height, p.round).address {
+            return self.drop_msg(DropReason::WrongProposer, true);
+        }
+        if self.config.verify_signatures && p.verify(&self.chain_id).is_err() {
+            return self.drop_msg(DropReason::BadSignature, true);
+        }
+        self.stats.proposals_accepted += 1;
+        self.store_proposal(p, valid);
+    }
+
+    fn on_vote(&mut self, v: Vote) {
+        if v.height != self.height || self.votes.known(&v) == Known::Same {
+            return;
+        }
+        let power = self.validators.power_of(&v.validator);
+        if power == 0 {
+            return self.drop_msg(DropReason::NotValidator, false);
+        }
+        if self.config.verify_signatures && v.verify(&self.chain_id).is_err() {
+            return self.drop_msg(DropReason::BadSignature, false);
+        }
+        self.stats.votes_accepted += 1;
+        if let Some(ev) = self.votes.add(v, power) {
+            self.report(ev);
+        }
+    }
+
+    fn report(&mut self, ev: cairn_proto::DuplicateVoteEvidence) {
+        tracing::warn!(validator = %ev.first.validator, height = ev.first.height, round = ev.first.round, "equivocation");
+        self.stats.equivocations += 1;
+        self.metrics.equivocation();
+        self.out.push(Output::Evidence(ev));
+    }
+
+    fn on_timeout(&mut self, t: Timeout) {
+        if t.height != self.height || t.round != self.round {
+            return; // stale: timers are never cancelled, just ignored
+        }
+        match t.kind {
+            // L57-L60
+            TimeoutKind::Propose if self.step == Step::Propose => {
+                self.vote(VoteKind::Prevote, None);
+                self.step = Step::Prevote;
+            }
+            // L61-L64
+            TimeoutKind::Prevote if self.step == Step::Prevote => {
+                self.vote(VoteKind::Precommit, None);
+                self.step = Step::Precommit;
+            }
+            // L65-L67
+            TimeoutKind::Precommit => self.start_round(self.round + 1),
+            TimeoutKind::Rebroadcast => {
+                self.rebroadcast();
+                self.schedule(TimeoutKind::Rebroadcast);
+            }
+            _ => {}
+        }
+    }
+
+    /// Re-sends our proposal of this round, all our votes of this round and our votes for
+    /// a block in earlier rounds: gossip may have lost them. Old block votes stay useful — a
+    /// re-proposal needs the prevotes of its `pol_round` (L28) and a decision the precommits
+    /// of its round (L49), whatever the current round — while old nil votes never matter.
+    fn rebroadcast(&mut self) {
+        if let Some(p) = self.own.proposal(self.round) {
+            self.out.push(Output::Broadcast(ConsensusMessage::Proposal(p.clone())));
+        }
+        let round = self.round;
+        let votes: Vec<Output> = self
+            .own
+            .votes()
+            .filter(|v| v.round == round || v.block_hash.is_some())
+            .map(|v| Output::Broadcast(ConsensusMessage::Vote(v.clone())))
+            .collect();
+        self.out.extend(votes);
+    }
+
+    fn on_propose_block(&mut self, height: u64, round: u32, block: Block) {
+        let current = height == self.height && round == self.round && self.step == Step::Propose;
+        if current && self.is_proposer(round) && block.header.height == height {
+            self.propose(block, None); // L18-L19
+        }
+    }
+
+    /// Records a WAL entry of this height (signed by the previous incarnation).
+    fn replay(&mut self, entry: WalEntry) {
+        if entry.height() != self.height || self.step == Step::Commit {
+            return;
+        }
+        self.replay_pending = true;
+        match entry {
+            WalEntry::Proposal(p) => {
+                self.own.record_proposal(p.clone());
+                self.store_proposal(p, true);
+            }
+            WalEntry::Vote(v) => {
+                self.own.record_vote(v.clone());
+                let power = self.validators.power_of(&v.validator);
+                if power > 0 {
+                    let _ = self.votes.add(v, power);
+                }
+            }
+        }
+    }
+
+    /// Restores the round, step and lock that the replayed entries imply, then re-sends them.
+    fn finish_replay(&mut self) {
+        self.replay_pending = false;
+        let Some(max) = self.own.max_round() else { return };
+        // The lock first, so that a proposer restarting into its own round re-proposes it.
+        if let Some(lock) = self.own.lock() {
+            self.locked = Some(lock);
+            self.valid = self.valid.max(Some(lock));
+        }
+        if max > self.round {
+            self.start_round(max);
+        }
+        if self.own.vote(self.round, VoteKind::Prevote).is_some() {
+            self.step = self.step.max(Step::Prevote);
+        }
+        if self.own.vote(self.round, VoteKind::Precommit).is_some() {
+            self.step = Step::Precommit;
+        }
+        self.rebroadcast();
+    }
+}

@@ -1,0 +1,103 @@
+//! The properties checked on every simulated run: agreement, validity, no double-sign by an
+//! honest validator, evidence only against byzantine validators, verifiable certificates.
+//! Violations are collected as strings so a failing seed reports all of them.
+use cairn_proto::{Address, Block, Certificate, ConsensusMessage, Hash, ValidatorSet, VoteKind};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What one signature committed to, keyed by (validator, height, round, step).
+type SignKey = (Address, u64, u32, u8);
+
+#[derive(Default)]
+pub struct Checker {
+    pub violations: Vec<String>,
+    /// Decided block hash per height, as first seen from an honest node.
+    decided: BTreeMap<u64, (Hash, usize)>,
+    /// Everything honest validators signed.
+    signed: BTreeMap<SignKey, Hash>,
+    pub byzantine: BTreeSet<Address>,
+    pub evidence: u64,
+}
+
+fn sign_key(m: &ConsensusMessage) -> (SignKey, Hash) {
+    match m {
+        ConsensusMessage::Proposal(p) => {
+            // A proposal commits to its block and its pol_round: fold both into one hash.
+            let mut bytes = p.block.hash().0.to_vec();
+            bytes.extend_from_slice(&p.pol_round.map_or(-1, i64::from).to_le_bytes());
+            ((p.proposer, p.height, p.round, 0), Hash::of(&bytes))
+        }
+        ConsensusMessage::Vote(v) => {
+            let step = if v.kind == VoteKind::Prevote { 1 } else { 2 };
+            ((v.validator, v.height, v.round, step), v.block_hash.unwrap_or(Hash([0xff; 32])))
+        }
+    }
+}
+
+impl Checker {
+    fn fail(&mut self, msg: String) {
+        if self.violations.len() < 20 {
+            self.violations.push(msg);
+        }
+    }
+
+    /// Every message an honest validator signs or re-sends passes here.
+    pub fn signed(&mut self, node: usize, m: &ConsensusMessage) {
+        let (key, what) = sign_key(m);
+        if self.byzantine.contains(&key.0) {
+            return;
+        }
+        match self.signed.get(&key) {
+            Some(prev) if *prev != what => {
+                self.fail(format!("honest node {node} double-signed at (h={}, r={}, step={})", key.1, key.2, key.3))
+            }
+            Some(_) => {}
+            None => {
+                self.signed.insert(key, what);
+            }
+        }
+    }
+
+    /// A decided block (by consensus or synced with its certificate) at an honest node whose
+    /// chain so far ends in `parent`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn decided(
+        &mut self,
+        node: usize,
+        honest: bool,
+        block: &Block,
+        cert: &Certificate,
+        parent: Hash,
+        height: u64,
+        chain_id: &str,
+        validators: &ValidatorSet,
+    ) {
+        if let Err(e) = cert.verify_for(chain_id, validators, block) {
+            self.fail(format!("node {node}: certificate of height {height} does not verify: {e}"));
+        }
+        if !honest {
+            return;
+        }
+        // Validity: the decided block is one a correct node accepts as the next block.
+        if block.header.height != height || block.header.parent_hash != parent {
+            self.fail(format!("node {node}: decided an invalid block at height {height}"));
+        }
+        let hash = block.hash();
+        match self.decided.get(&height) {
+            Some((h, other)) if *h != hash => {
+                let other = *other;
+                self.fail(format!("agreement: nodes {other} and {node} decided different blocks at height {height}"))
+            }
+            Some(_) => {}
+            None => {
+                self.decided.insert(height, (hash, node));
+            }
+        }
+    }
+
+    pub fn evidence(&mut self, node: usize, against: Address) {
+        self.evidence += 1;
+        if !self.byzantine.contains(&against) {
+            self.fail(format!("node {node} reported evidence against honest validator {against}"));
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Admission of verified transactions: stateless checks, the per-sender checks under that
+//! sender's lock, capacity reservation with atomics, and eviction when full.
+//!
+//! Locking rule: a thread holds at most one sender lock at a time and never waits on anything
+//! else while holding it, so there is no lock ordering to get wrong and no deadlock.
+use crate::metrics::EvictCause;
+use crate::sender::{Entry, FeeKey, SenderQueue, SenderState};
+use crate::{AdmitError, Mempool};
+use cairn_proto::{Account, Address, Hash, TxBody, VerifiedTx};
+use papaya::{HashMapRef, LocalGuard};
+use std::collections::hash_map::RandomState;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub(crate) type SenderMap<'a> = HashMapRef<'a, Address, Arc<SenderQueue>, RandomState, LocalGuard<'a>>;
+
+/// How many lowest-fee entries a full pool looks at to find an evictable tail.
+const EVICT_SCAN: usize = 64;
+/// How many transactions one admission may evict to make room.
+const MAX_EVICTIONS: usize = 8;
+
+impl Mempool {
+    /// Checks that need nothing but the transaction: size, chain id, fee floor.
+    pub(crate) fn check_stateless(&self, body: &TxBody, len: usize) -> Result<(), AdmitError> {
+        let c = &self.config;
+        if len > c.max_tx_bytes {
+            return Err(AdmitError::TooLarge { size: len, max: c.max_tx_bytes });
+        }
+        if body.chain_id != c.chain_id {
+            return Err(AdmitError::WrongChainId { expected: c.chain_id.clone(), got: body.chain_id.clone() });
+        }
+        if body.fee < c.min_fee {
+            return Err(AdmitError::FeeTooLow { fee: body.fee, min: c.min_fee });
+        }
+        Ok(())
+    }
+
+    /// Pending, or committed recently enough to be remembered.
+    pub(crate) fn is_known(&self, hash: &Hash) -> bool {
+        self.by_hash.pin().contains_key(hash) || self.recent.contains(hash)
+    }
+
+    /// Admits one transaction whose stateless checks passed and whose signature is verified.
+    pub(crate) fn admit(&self, tx: VerifiedTx, now: Instant) -> Result<VerifiedTx, AdmitError> {
+        if self.is_known(&tx.hash()) {
+            return Err(AdmitError::Duplicate { hash: tx.hash() });
+        }
+        let len = tx.len();
+        if !self.reserve(len) {
+            // Full: check the tx first, so that nothing is evicted for one that is refused anyway.
+            self.with_sender(tx.sender(), |_, st| st.check(&tx, &self.config).map(drop))?;
+            self.make_room(&tx)?;
+        }
+        let inserted = self.with_sender(tx.sender(), |_, st| {
+            st.check(&tx, &self.config)?;
+            let key = FeeKey { fee: tx.fee(), rev_seq: u64::MAX - self.seq.fetch_add(1, Ordering::Relaxed) };
+            // Indexes first, queue last: a reader that finds the tx in the queue finds it everywhere.
+            self.by_fee.insert(key, tx.clone());
+            self.by_hash.pin().insert(tx.hash(), Entry { tx: tx.clone(), key, inserted: now });
+            if let Some(old) = st.insert(Entry { tx: tx.clone(), key, inserted: now }) {
+                self.unindex(&old);
+                self.metrics.evicted(EvictCause::Replaced, 1);
+            }
+            Ok(())
+        });
+        match inserted {
+            Ok(()) => Ok(tx),
+            Err(e) => {
+                self.release(1, len);
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs `f` on `sender`'s queue under its lock, creating the queue if needed and unlinking
+    /// it again if it is left empty.
+    pub(crate) fn with_sender<T>(
+        &self,
+        sender: Address,
+        f: impl FnOnce(&SenderQueue, &mut SenderState) -> Result<T, AdmitError>,
+    ) -> Result<T, AdmitError> {
+        let senders = self.senders.pin();
+        loop {
+            let queue = match senders.get(&sender) {
+                Some(q) => q,
+                None => self.new_queue(&senders, sender),
+            };
+            let mut st = queue.state.lock();
+            if st.dead {
+                continue; // unlinked under our feet: look it up again
+            }
+            let result = f(queue, &mut st);
+            if st.is_empty() {
+                Self::unlink(&senders, sender, queue, &mut st);
+            }
+            return result;
+        }
+    }
+
+    /// Creates and publishes a queue seeded from committed state.
+    fn new_queue<'g>(&self, senders: &'g SenderMap<'_>, sender: Address) -> &'g Arc<SenderQueue> {
+        // A commit may land between reading the account and publishing the queue; on_commit
+        // bumps the epoch before it walks the queues, so a changed epoch means "read again".
+        let epoch = self.commit_epoch.load(Ordering::SeqCst);
+        let account = self.accounts.account(&sender);
+        match senders.try_insert(sender, Arc::new(SenderQueue::new(account))) {
+            Ok(queue) => {
+                if self.commit_epoch.load(Ordering::SeqCst) != epoch {
+                    let mut st = queue.state.lock();
+                    if !st.dead {
+                        self.apply_account(senders, sender, queue, &mut st, self.accounts.account(&sender));
+                    }
+                }
+                queue
+            }
+            Err(occupied) => occupied.current,
+        }
+    }
+
+    /// Marks an empty queue dead and removes it from the sender map (if it is still there).
+    pub(crate) fn unlink(senders: &SenderMap<'_>, sender: Address, queue: &SenderQueue, st: &mut SenderState) {
+        st.dead = true;
+        let _ = senders.remove_if(&sender, |_, q| std::ptr::eq(Arc::as_ptr(q), queue));
+    }
+
+    /// Takes a new committed account for `sender` and drops what it makes stale or unpayable.
+    pub(crate) fn apply_account(
+        &self,
+        senders: &SenderMap<'_>,
+        sender: Address,
+        queue: &SenderQueue,
+        st: &mut SenderState,
+        account: Account,
+    ) {
+        let (stale, unpaid) = st.apply_account(account, queue);
+        for e in stale.iter().chain(&unpaid) {
+            self.unindex(e);
+        }
+        self.metrics.committed_removed.inc_by(stale.len() as u64);
+        self.metrics.evicted(EvictCause::Balance, unpaid.len() as u64);
+        if st.is_empty() {
+            Self::unlink(senders, sender, queue, st);
+        }
+    }
+
+    /// Removes an entry (already taken out of its sender queue) from the shared indexes and
+    /// gives its capacity back.
+    pub(crate) fn unindex(&self, e: &Entry) {
+        self.by_hash.pin().remove(&e.tx.hash());
+        self.by_fee.remove(&e.key);
+        self.release(1, e.tx.len());
+    }
+
+    /// Claims room for one transaction of `len` bytes; false (and nothing claimed) if full.
+    fn reserve(&self, len: usize) -> bool {
+        let n = self.size.fetch_add(1, Ordering::AcqRel) + 1;
+        let b = self.bytes.fetch_add(len, Ordering::AcqRel) + len;
+        if n > self.config.max_txs || b > self.config.max_bytes {
+            self.release(1, len);
+            return false;
+        }
+        true
+    }
+
+    fn release(&self, n: usize, len: usize) {
+        self.size.fetch_sub(n, Ordering::AcqRel);
+        self.bytes.fetch_sub(len, Ordering::AcqRel);
+    }
+
+    /// Evicts lower-fee tails until `tx` fits, or says the pool is full.
+    fn make_room(&self, tx: &VerifiedTx) -> Result<(), AdmitError> {
+        for _ in 0..MAX_EVICTIONS {
+            if !self.evict_one(tx.fee(), tx.sender()) {
+                break;
+            }
+            if self.reserve(tx.len()) {
+                return Ok(());
+            }
+        }
+        Err(AdmitError::Full { size: self.size.load(Ordering::Relaxed), bytes: self.bytes.load(Ordering::Relaxed) })
+    }
+
+    /// Evicts the lowest-fee transaction below `fee` that is the tail (highest nonce) of its
+    /// sender's queue, so that no gap opens in front of another pending transaction. The
+    /// admitting sender's own queue is spared: evicting its tail could strand the new tx.
+    fn evict_one(&self, fee: u64, spare: Address) -> bool {
+        let senders = self.senders.pin();
+        for candidate in self.by_fee.iter().take(EVICT_SCAN) {
+            let key = *candidate.key();
+            if key.fee >= fee {
+                return false;
+            }
+            let tx = candidate.value();
+            if tx.sender() == spare {
+                continue;
+            }
+            let Some(queue) = senders.get(&tx.sender()) else { continue };
+            let mut st = queue.state.lock();
+            if st.dead || st.tail().map(|t| t.key) != Some(key) {
+                continue;
+            }
+            if let Some(e) = st.remove(tx.nonce(), key) {
+                self.unindex(&e);
+                self.metrics.evicted(EvictCause::Capacity, 1);
+                if st.is_empty() {
+                    Self::unlink(&senders, tx.sender(), queue, &mut st);
+                }
+                return true;
+            }
+        }
+        false
+    }
+}

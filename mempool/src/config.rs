@@ -1,0 +1,105 @@
+//! The mempool's configuration, the small types of its public API, and the trait through
+//! which it reads committed account state.
+use cairn_proto::{Account, Address};
+use std::time::Duration;
+
+/// What the mempool needs from committed state (the node adapts cairn-state to it).
+///
+/// Called only when a sender without pending transactions submits one (to seed its queue), and
+/// in `on_commit` for senders of committed transactions that `touched` did not list.
+pub trait AccountSource: Send + Sync + 'static {
+    /// The committed account; an absent account is `Account::default()` (balance 0, nonce 0).
+    fn account(&self, address: &Address) -> Account;
+}
+
+/// Limits and policy. `Default` gives the documented defaults for chain `cairn-local`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MempoolConfig {
+    /// Transactions with another chain id are refused (`wrong_chain_id`).
+    pub chain_id: String,
+    /// Most transactions held at once (`mempool_full` beyond, after trying eviction).
+    pub max_txs: usize,
+    /// Most encoded bytes held at once.
+    pub max_bytes: usize,
+    /// Largest encoded SignedTx accepted (`tx_too_large`).
+    pub max_tx_bytes: usize,
+    /// Most pending transactions per sender (`sender_limit`).
+    pub sender_limit: usize,
+    /// Nonces from the committed nonce up to `committed + nonce_window - 1` are accepted
+    /// (future ones wait in the parking lot); beyond that, `nonce_too_high`.
+    pub nonce_window: u64,
+    /// Lowest fee accepted (`fee_too_low`).
+    pub min_fee: u64,
+    /// How long a transaction may wait before `evict_expired` drops it.
+    pub ttl: Duration,
+    /// Most transactions in one gossip batch.
+    pub gossip_batch: usize,
+    /// Longest a locally admitted transaction waits for its gossip batch to fill.
+    pub gossip_interval: Duration,
+    /// Most gossip batches waiting for the network; beyond, batches are dropped (never blocks).
+    pub gossip_channel: usize,
+    /// How many recently committed transaction hashes are remembered to refuse replays as
+    /// `duplicate` (older replays are still refused, as `nonce_too_low`).
+    pub recent_committed: usize,
+}
+
+impl Default for MempoolConfig {
+    fn default() -> Self {
+        MempoolConfig {
+            chain_id: "cairn-local".to_string(),
+            max_txs: 100_000,
+            max_bytes: 64 << 20,
+            max_tx_bytes: 4096,
+            sender_limit: 128,
+            nonce_window: 64,
+            min_fee: 0,
+            ttl: Duration::from_secs(600),
+            gossip_batch: 256,
+            gossip_interval: Duration::from_millis(10),
+            gossip_channel: 1024,
+            recent_committed: 100_000,
+        }
+    }
+}
+
+impl MempoolConfig {
+    /// Zero limits that would make the pool unusable are raised to 1.
+    pub(crate) fn sanitized(mut self) -> Self {
+        self.max_txs = self.max_txs.max(1);
+        self.max_bytes = self.max_bytes.max(1);
+        self.sender_limit = self.sender_limit.max(1);
+        self.nonce_window = self.nonce_window.max(1);
+        self.gossip_batch = self.gossip_batch.max(1);
+        self.gossip_channel = self.gossip_channel.max(1);
+        self
+    }
+}
+
+/// Where a transaction came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// From this node's RPC: gossiped onwards once admitted.
+    Local,
+    /// From a peer's gossip: not gossiped again.
+    Peer,
+}
+
+impl Origin {
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Origin::Local => "local",
+            Origin::Peer => "peer",
+        }
+    }
+}
+
+/// What `mempool_status` reports (SPEC §4).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MempoolStatus {
+    /// Transactions held.
+    pub size: usize,
+    /// Their encoded bytes.
+    pub bytes: usize,
+    /// `max_txs`.
+    pub capacity: usize,
+}

@@ -1,0 +1,212 @@
+//! One sender's pending transactions: a nonce-ordered queue guarded by that sender's own lock.
+//!
+//! The queue is a `BTreeMap` from nonce to entry. Its *ready* part is the run of consecutive
+//! nonces starting at the committed nonce; everything after the first gap is the *parking lot*
+//! (future nonces waiting for the gap to fill). Reap takes only ready transactions, eviction
+//! only the tail (highest nonce), so neither ever opens a gap in front of a ready transaction.
+use crate::{AdmitError, MempoolConfig};
+use cairn_proto::{Account, TxAction, VerifiedTx};
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// Position in the fee index: ascending fee, then newest first; iterated backwards it yields
+/// the highest fee first and, among equal fees, the oldest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct FeeKey {
+    pub fee: u64,
+    /// `u64::MAX - arrival sequence number`: unique per admitted transaction.
+    pub rev_seq: u64,
+}
+
+/// A pending transaction as every index holds it (cheap to clone: the tx is an `Arc`).
+#[derive(Clone, Debug)]
+pub(crate) struct Entry {
+    pub tx: VerifiedTx,
+    pub key: FeeKey,
+    pub inserted: Instant,
+}
+
+/// What the sender must be able to pay for `tx`: amount + fee (u128: cannot overflow).
+pub(crate) fn cost(tx: &VerifiedTx) -> u128 {
+    let TxAction::Transfer(t) = &tx.body().action;
+    u128::from(t.amount) + u128::from(tx.fee())
+}
+
+pub(crate) struct SenderQueue {
+    /// Mirror of `state.account.nonce`, so that reap can read it without taking the lock.
+    pub committed_nonce: AtomicU64,
+    pub state: Mutex<SenderState>,
+}
+
+impl SenderQueue {
+    pub fn new(account: Account) -> Self {
+        SenderQueue {
+            committed_nonce: AtomicU64::new(account.nonce),
+            state: Mutex::new(SenderState { account, txs: BTreeMap::new(), pending_cost: 0, dead: false }),
+        }
+    }
+}
+
+pub(crate) struct SenderState {
+    account: Account,
+    txs: BTreeMap<u64, Entry>,
+    /// Sum of `cost` over `txs`.
+    pending_cost: u128,
+    /// Set (under the lock) just before the queue is unlinked from the sender map; a thread
+    /// that finds it set looks the sender up again instead of inserting into a dropped queue.
+    pub dead: bool,
+}
+
+impl SenderState {
+    pub fn is_empty(&self) -> bool {
+        self.txs.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.txs.len()
+    }
+
+    /// Checks `tx` against the account and the queue without changing anything. Returns the
+    /// pending entry it would replace (same nonce, lower fee), if any.
+    pub fn check(&self, tx: &VerifiedTx, config: &MempoolConfig) -> Result<Option<&Entry>, AdmitError> {
+        let (nonce, account_nonce) = (tx.nonce(), self.account.nonce);
+        if nonce < account_nonce {
+            return Err(AdmitError::NonceTooLow { nonce, account_nonce });
+        }
+        if nonce - account_nonce >= config.nonce_window {
+            return Err(AdmitError::NonceTooHigh { nonce, account_nonce, window: config.nonce_window });
+        }
+        let replaced = self.txs.get(&nonce);
+        match replaced {
+            Some(old) if old.tx.hash() == tx.hash() => return Err(AdmitError::Duplicate { hash: tx.hash() }),
+            Some(old) if tx.fee() <= old.tx.fee() => {
+                return Err(AdmitError::NonceTaken { sender: tx.sender(), nonce, pending_fee: old.tx.fee() })
+            }
+            Some(_) => {}
+            None if self.txs.len() >= config.sender_limit => {
+                return Err(AdmitError::SenderLimit { sender: tx.sender(), limit: config.sender_limit })
+            }
+            None => {}
+        }
+        let pending = self.pending_cost - replaced.map_or(0, |e| cost(&e.tx));
+        let cost = cost(tx);
+        if pending + cost > u128::from(self.account.balance) {
+            return Err(AdmitError::InsufficientBalance { balance: self.account.balance, cost, pending });
+        }
+        Ok(replaced)
+    }
+
+    /// Inserts a checked entry; returns the entry it replaced.
+    pub fn insert(&mut self, entry: Entry) -> Option<Entry> {
+        self.pending_cost += cost(&entry.tx);
+        let old = self.txs.insert(entry.tx.nonce(), entry);
+        if let Some(old) = &old {
+            self.pending_cost -= cost(&old.tx);
+        }
+        old
+    }
+
+    /// The highest-nonce entry: the only one eviction may take.
+    pub fn tail(&self) -> Option<&Entry> {
+        self.txs.last_key_value().map(|(_, e)| e)
+    }
+
+    /// Removes the entry at `nonce` if it is the one with `key` (it may have been replaced).
+    pub fn remove(&mut self, nonce: u64, key: FeeKey) -> Option<Entry> {
+        if self.txs.get(&nonce)?.key != key {
+            return None;
+        }
+        let e = self.txs.remove(&nonce)?;
+        self.pending_cost -= cost(&e.tx);
+        Some(e)
+    }
+
+    /// Takes the new committed account: drops every entry with a nonce below its nonce (they
+    /// are committed or can never be), then, walking up in nonce order, the first entry the
+    /// balance cannot pay together with those before it, and everything after it.
+    /// Returns (committed-or-stale entries, unpayable entries).
+    pub fn apply_account(&mut self, account: Account, queue: &SenderQueue) -> (Vec<Entry>, Vec<Entry>) {
+        self.account = account;
+        queue.committed_nonce.store(account.nonce, Ordering::Release);
+        let keep = self.txs.split_off(&account.nonce);
+        let stale: Vec<Entry> = std::mem::replace(&mut self.txs, keep).into_values().collect();
+        let mut total = 0u128;
+        let mut cut = None;
+        for (nonce, e) in &self.txs {
+            total += cost(&e.tx);
+            if total > u128::from(account.balance) {
+                cut = Some(*nonce);
+                break;
+            }
+        }
+        let unpaid: Vec<Entry> = cut.map(|n| self.txs.split_off(&n).into_values().collect()).unwrap_or_default();
+        self.pending_cost = self.txs.values().map(|e| cost(&e.tx)).sum();
+        (stale, unpaid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_proto::{Keypair, Transfer, TxBody};
+
+    fn entry(k: &Keypair, nonce: u64, fee: u64, amount: u64, seq: u64) -> Entry {
+        let tx = TxBody {
+            chain_id: "cairn-local".into(),
+            sender: k.address(),
+            nonce,
+            fee,
+            action: TxAction::Transfer(Transfer { recipient: cairn_proto::Address([1; 32]), amount }),
+        }
+        .sign(k);
+        Entry { key: FeeKey { fee, rev_seq: u64::MAX - seq }, tx, inserted: Instant::now() }
+    }
+
+    #[test]
+    fn fee_key_orders_by_fee_then_oldest_last() {
+        let old = FeeKey { fee: 5, rev_seq: u64::MAX - 1 };
+        let new = FeeKey { fee: 5, rev_seq: u64::MAX - 2 };
+        let rich = FeeKey { fee: 6, rev_seq: u64::MAX - 3 };
+        // Ascending = eviction order: low fee first, and among equals the newest first.
+        let mut keys = vec![rich, old, new];
+        keys.sort();
+        assert_eq!(keys, vec![new, old, rich]);
+    }
+
+    #[test]
+    fn apply_account_drops_stale_then_unpayable_suffix() {
+        let k = Keypair::from_seed([3; 32]);
+        let queue = SenderQueue::new(Account { balance: 1_000, nonce: 0 });
+        let mut st = queue.state.lock();
+        for n in 0..5 {
+            assert!(st.check(&entry(&k, n, 0, 100, n).tx, &MempoolConfig::default()).is_ok());
+            st.insert(entry(&k, n, 0, 100, n));
+        }
+        assert_eq!(st.pending_cost, 500);
+        // Nonce 2 committed; 250 left pays nonces 2 and 3 only.
+        let (stale, unpaid) = st.apply_account(Account { balance: 250, nonce: 2 }, &queue);
+        assert_eq!(stale.iter().map(|e| e.tx.nonce()).collect::<Vec<_>>(), vec![0, 1]);
+        assert_eq!(unpaid.iter().map(|e| e.tx.nonce()).collect::<Vec<_>>(), vec![4]);
+        assert_eq!(st.pending_cost, 200);
+        assert_eq!(queue.committed_nonce.load(Ordering::Relaxed), 2);
+        assert_eq!(st.tail().map(|e| e.tx.nonce()), Some(3));
+    }
+
+    #[test]
+    fn replacement_swaps_cost_and_remove_checks_the_key() {
+        let k = Keypair::from_seed([4; 32]);
+        let queue = SenderQueue::new(Account { balance: 1_000, nonce: 0 });
+        let mut st = queue.state.lock();
+        let first = entry(&k, 0, 1, 10, 1);
+        let better = entry(&k, 0, 2, 50, 2);
+        st.insert(first.clone());
+        assert_eq!(st.check(&better.tx, &MempoolConfig::default()).map(|r| r.map(|e| e.key)), Ok(Some(first.key)));
+        assert_eq!(st.insert(better.clone()).map(|e| e.key), Some(first.key));
+        assert_eq!(st.pending_cost, 52);
+        assert!(st.remove(0, first.key).is_none(), "stale key must not remove the replacement");
+        assert!(st.remove(0, better.key).is_some());
+        assert!(st.is_empty() && st.pending_cost == 0);
+    }
+}

@@ -1,0 +1,114 @@
+//! The entry points for new transactions: raw bytes from RPC or gossip (`submit`), and
+//! transactions whose signatures this node already checked (`insert_verified`).
+//!
+//! Raw input is split into chunks that rayon processes in parallel; each chunk is decoded,
+//! prechecked (size, chain id, fee floor, already known), verified as one ed25519 batch (one
+//! bad signature makes proto fall back to single checks for that chunk only), and admitted.
+//! Cheap refusals happen before verification, so junk never costs a signature check, and a
+//! transaction already pending or recently committed is refused without being verified again.
+use crate::{AdmitError, Mempool, Origin};
+use bytes::Bytes;
+use cairn_proto::{Hash, TxRejection, UncheckedTx, VerifiedTx};
+use rayon::prelude::*;
+use std::collections::HashSet;
+use std::time::Instant;
+
+/// Transactions per signature batch: large enough to get most of batch verification's gain
+/// (≈3× over single checks), small enough to spread a few hundred txs over all cores.
+pub(crate) const VERIFY_CHUNK: usize = 128;
+
+impl Mempool {
+    /// Decodes, verifies in parallel batches and admits; one result per input, in order.
+    ///
+    /// Runs on the calling thread and rayon's global pool: call it from a blocking context
+    /// (e.g. `tokio::task::spawn_blocking`), not directly on an async executor thread.
+    pub fn submit(&self, raw: Vec<Bytes>, origin: Origin) -> Vec<Result<Hash, TxRejection>> {
+        let now = Instant::now();
+        let results = if raw.len() <= VERIFY_CHUNK {
+            self.submit_chunk(&raw, now)
+        } else {
+            let chunks: Vec<Vec<_>> = raw.par_chunks(VERIFY_CHUNK).map(|c| self.submit_chunk(c, now)).collect();
+            chunks.into_iter().flatten().collect()
+        };
+        self.finish(results, origin)
+    }
+
+    /// Admits transactions whose signatures were already verified on this node (e.g. from a
+    /// proposal that did not commit); every other check still applies.
+    pub fn insert_verified(&self, txs: Vec<VerifiedTx>, origin: Origin) -> Vec<Result<Hash, TxRejection>> {
+        let now = Instant::now();
+        let results = txs
+            .into_iter()
+            .map(|tx| {
+                self.check_stateless(tx.body(), tx.len())?;
+                self.admit(tx, now)
+            })
+            .collect();
+        self.finish(results, origin)
+    }
+
+    fn submit_chunk(&self, raw: &[Bytes], now: Instant) -> Vec<Result<VerifiedTx, AdmitError>> {
+        let mut results = Vec::with_capacity(raw.len());
+        let mut slots = Vec::with_capacity(raw.len());
+        let mut unchecked = Vec::with_capacity(raw.len());
+        // The same tx twice in one call is verified once; the copy is a duplicate.
+        let mut seen = HashSet::with_capacity(raw.len());
+        for bytes in raw {
+            match self.precheck(bytes) {
+                Ok(tx) if !seen.insert(tx.hash) => results.push(Err(AdmitError::Duplicate { hash: tx.hash })),
+                Ok(tx) => {
+                    // The placeholder is what the slot ends as if the signature fails.
+                    slots.push(results.len());
+                    results.push(Err(AdmitError::InvalidSignature { sender: tx.body.sender }));
+                    unchecked.push(tx);
+                }
+                Err(e) => results.push(Err(e)),
+            }
+        }
+        for (slot, verified) in slots.into_iter().zip(UncheckedTx::verify_many(unchecked)) {
+            if let Ok(tx) = verified {
+                results[slot] = self.admit(tx, now);
+            }
+        }
+        results
+    }
+
+    fn precheck(&self, raw: &Bytes) -> Result<UncheckedTx, AdmitError> {
+        if raw.len() > self.config.max_tx_bytes {
+            return Err(AdmitError::TooLarge { size: raw.len(), max: self.config.max_tx_bytes });
+        }
+        let tx = UncheckedTx::decode(raw.clone())?;
+        self.check_stateless(&tx.body, raw.len())?;
+        if self.is_known(&tx.hash) {
+            return Err(AdmitError::Duplicate { hash: tx.hash });
+        }
+        Ok(tx)
+    }
+
+    /// Counts outcomes, hands locally admitted txs to gossip, and converts for the caller.
+    fn finish(&self, results: Vec<Result<VerifiedTx, AdmitError>>, origin: Origin) -> Vec<Result<Hash, TxRejection>> {
+        let mut admitted = Vec::with_capacity(if origin == Origin::Local { results.len() } else { 0 });
+        let mut count = 0u64;
+        let out = results
+            .into_iter()
+            .map(|r| match r {
+                Ok(tx) => {
+                    count += 1;
+                    let hash = tx.hash();
+                    if origin == Origin::Local {
+                        admitted.push(tx);
+                    }
+                    Ok(hash)
+                }
+                Err(e) => {
+                    self.metrics.rejected(e.reason());
+                    Err(e.into())
+                }
+            })
+            .collect();
+        self.metrics.admitted(origin, count);
+        self.gossip.offer(admitted);
+        self.sync_gauges();
+        out
+    }
+}

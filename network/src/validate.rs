@@ -1,0 +1,201 @@
+//! What the network checks itself before a gossip message reaches the node or is forwarded:
+//! size, decoding, the topic it came on, and for consensus messages that the signer is in the
+//! validator set and its signature verifies. Transactions inside a batch are not verified here
+//! (the mempool does that, in batches); a proposal's block txs neither (consensus does).
+use crate::metrics::RejectKind;
+use bytes::Bytes;
+use cairn_proto::{
+    pb, Address, DecodeError, DuplicateVoteEvidence, Header, Proposal, Signature, SignatureDomain, ValidatorSet,
+    VerifyError, Vote,
+};
+use prost::Message;
+
+/// The two gossip topics (evidence travels with consensus messages: it is rare and urgent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TopicKind {
+    Consensus,
+    Txs,
+}
+
+/// A gossip message that passed every check the network can make.
+#[derive(Debug)]
+pub(crate) enum Inbound {
+    Consensus(pb::ConsensusMessage),
+    Txs(Vec<Bytes>),
+    Evidence(pb::DuplicateVoteEvidence),
+}
+
+/// What the validator checks signatures against.
+pub(crate) struct Checker {
+    pub chain_id: String,
+    pub validators: ValidatorSet,
+    /// Largest envelope accepted on the consensus topic.
+    pub max_consensus_bytes: usize,
+    /// Largest envelope accepted on the txs topic.
+    pub max_txs_bytes: usize,
+}
+
+impl From<DecodeError> for RejectKind {
+    fn from(_: DecodeError) -> Self {
+        RejectKind::Decode
+    }
+}
+
+impl From<VerifyError> for RejectKind {
+    fn from(e: VerifyError) -> Self {
+        match e {
+            VerifyError::BadSignature | VerifyError::BadPublicKey(_) => RejectKind::BadSignature,
+            VerifyError::UnknownValidator(_) => RejectKind::UnknownValidator,
+            _ => RejectKind::Decode,
+        }
+    }
+}
+
+impl Checker {
+    pub fn check(&self, topic: TopicKind, data: &[u8]) -> Result<Inbound, RejectKind> {
+        let max = match topic {
+            TopicKind::Consensus => self.max_consensus_bytes,
+            TopicKind::Txs => self.max_txs_bytes,
+        };
+        if data.len() > max {
+            return Err(RejectKind::Oversized);
+        }
+        let envelope = pb::Envelope::decode(data).map_err(|_| RejectKind::Decode)?;
+        use pb::envelope::Payload;
+        match (topic, envelope.payload) {
+            (TopicKind::Consensus, Some(Payload::Consensus(m))) => {
+                self.check_consensus(&m)?;
+                Ok(Inbound::Consensus(m))
+            }
+            (TopicKind::Consensus, Some(Payload::Evidence(e))) => {
+                let ev = DuplicateVoteEvidence::from_pb(e.clone())?;
+                self.known(&ev.first.validator)?;
+                ev.verify(&self.chain_id)?;
+                Ok(Inbound::Evidence(e))
+            }
+            (TopicKind::Txs, Some(Payload::Txs(batch))) if !batch.txs.is_empty() => Ok(Inbound::Txs(batch.txs)),
+            (TopicKind::Txs, Some(Payload::Txs(_))) => Err(RejectKind::Decode),
+            _ => Err(RejectKind::WrongTopic),
+        }
+    }
+
+    fn known(&self, a: &Address) -> Result<(), RejectKind> {
+        if self.validators.power_of(a) == 0 {
+            Err(RejectKind::UnknownValidator)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn check_consensus(&self, m: &pb::ConsensusMessage) -> Result<(), RejectKind> {
+        match m.msg.as_ref().ok_or(RejectKind::Decode)? {
+            pb::consensus_message::Msg::Vote(v) => {
+                let vote = Vote::from_pb(v.clone())?;
+                self.known(&vote.validator)?;
+                Ok(vote.verify(&self.chain_id)?)
+            }
+            pb::consensus_message::Msg::Proposal(p) => {
+                let proposer = Address::from_slice(&p.proposer)?;
+                self.known(&proposer)?;
+                let pol_round = match p.pol_round {
+                    -1 => None,
+                    r => Some(u32::try_from(r).map_err(|_| RejectKind::Decode)?),
+                };
+                let header = p.block.as_ref().and_then(|b| b.header.clone()).ok_or(RejectKind::Decode)?;
+                // Only the header hash is signed over; the txs are consensus' business.
+                let block_hash = Header::from_pb(header)?.hash();
+                let payload = Proposal::sign_bytes(&self.chain_id, p.height, p.round, pol_round, &block_hash);
+                let signature = Signature::from_slice(&p.signature)?;
+                Ok(signature.verify(&proposer, SignatureDomain::Proposal, &payload)?)
+            }
+        }
+    }
+}
+
+/// Encodes a payload as the envelope gossiped on its topic.
+pub(crate) fn envelope(payload: pb::envelope::Payload) -> Vec<u8> {
+    pb::Envelope { payload: Some(payload) }.encode_to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_proto::{Block, Hash, Keypair, VoteKind};
+
+    fn setup() -> (Vec<Keypair>, Checker) {
+        let keys: Vec<Keypair> = (0..4u8).map(|i| Keypair::from_seed([i + 1; 32])).collect();
+        let set = cairn_proto::ValidatorSet::new(
+            keys.iter().map(|k| cairn_proto::Validator { address: k.address(), power: 1 }).collect(),
+        )
+        .unwrap();
+        (
+            keys,
+            Checker { chain_id: "test".into(), validators: set, max_consensus_bytes: 1 << 20, max_txs_bytes: 1 << 20 },
+        )
+    }
+
+    fn vote_env(v: &Vote) -> Vec<u8> {
+        envelope(pb::envelope::Payload::Consensus(cairn_proto::ConsensusMessage::Vote(v.clone()).to_pb()))
+    }
+
+    #[test]
+    fn votes_are_checked_against_the_set_and_signature() {
+        let (keys, val) = setup();
+        let vote = Vote::new_signed(&keys[0], "test", VoteKind::Prevote, 1, 0, Some(Hash([9; 32])));
+        assert!(matches!(val.check(TopicKind::Consensus, &vote_env(&vote)), Ok(Inbound::Consensus(_))));
+        // Right topic matters.
+        assert_eq!(val.check(TopicKind::Txs, &vote_env(&vote)).unwrap_err(), RejectKind::WrongTopic);
+        // Another chain's vote does not verify.
+        let other = Vote::new_signed(&keys[0], "other", VoteKind::Prevote, 1, 0, None);
+        assert_eq!(val.check(TopicKind::Consensus, &vote_env(&other)).unwrap_err(), RejectKind::BadSignature);
+        // A vote claiming validator 1 but signed by validator 0.
+        let mut forged = vote.clone();
+        forged.validator = keys[1].address();
+        assert_eq!(val.check(TopicKind::Consensus, &vote_env(&forged)).unwrap_err(), RejectKind::BadSignature);
+        // A signer outside the set.
+        let outsider = Vote::new_signed(&Keypair::from_seed([99; 32]), "test", VoteKind::Prevote, 1, 0, None);
+        assert_eq!(val.check(TopicKind::Consensus, &vote_env(&outsider)).unwrap_err(), RejectKind::UnknownValidator);
+    }
+
+    #[test]
+    fn proposals_verify_the_header_hash_only() {
+        let (keys, val) = setup();
+        let header = Header {
+            chain_id: "test".into(),
+            height: 1,
+            parent_hash: Hash([0; 32]),
+            timestamp_ms: 1,
+            proposer: keys[2].address(),
+            tx_root: Hash([0; 32]),
+            state_root: Hash([0; 32]),
+            tx_count: 0,
+        };
+        let p = Proposal::new_signed(&keys[2], "test", 1, 0, None, Block::new(header, vec![]));
+        let mut pbp = p.to_pb();
+        let env = |p: &pb::Proposal| {
+            envelope(pb::envelope::Payload::Consensus(pb::ConsensusMessage {
+                msg: Some(pb::consensus_message::Msg::Proposal(p.clone())),
+            }))
+        };
+        assert!(val.check(TopicKind::Consensus, &env(&pbp)).is_ok());
+        // Txs the header does not account for are not the network's concern.
+        pbp.block.as_mut().unwrap().txs.push(Bytes::from_static(b"not a tx"));
+        assert!(val.check(TopicKind::Consensus, &env(&pbp)).is_ok());
+        pbp.round = 1;
+        assert_eq!(val.check(TopicKind::Consensus, &env(&pbp)).unwrap_err(), RejectKind::BadSignature);
+        pbp.block = None;
+        assert_eq!(val.check(TopicKind::Consensus, &env(&pbp)).unwrap_err(), RejectKind::Decode);
+    }
+
+    #[test]
+    fn garbage_oversized_and_batches() {
+        let (_, val) = setup();
+        assert_eq!(val.check(TopicKind::Txs, &[0xff, 0xff, 0xff]).unwrap_err(), RejectKind::Decode);
+        assert_eq!(val.check(TopicKind::Txs, &vec![0u8; (1 << 20) + 1]).unwrap_err(), RejectKind::Oversized);
+        let empty = envelope(pb::envelope::Payload::Txs(pb::TxBatch { txs: vec![] }));
+        assert_eq!(val.check(TopicKind::Txs, &empty).unwrap_err(), RejectKind::Decode);
+        let batch = envelope(pb::envelope::Payload::Txs(pb::TxBatch { txs: vec![Bytes::from_static(b"tx")] }));
+        assert!(matches!(val.check(TopicKind::Txs, &batch), Ok(Inbound::Txs(t)) if t.len() == 1));
+        assert_eq!(val.check(TopicKind::Consensus, &batch).unwrap_err(), RejectKind::WrongTopic);
+    }
+}

@@ -1,0 +1,139 @@
+//! Four validators on loopback exchange votes and transaction batches.
+use crate::common::*;
+use bytes::Bytes;
+use cairn_network::{peer_id_of, NetworkEvent};
+use cairn_proto::pb;
+use std::collections::HashSet;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_nodes_exchange_consensus_and_tx_batches() {
+    let keys = keys(4);
+    let set = validator_set(&keys);
+    let mut nodes = mesh(&keys, &set).await;
+
+    // Identity is bound to the validator key, and peers are recognised as validators.
+    for (i, n) in nodes.iter().enumerate() {
+        assert_eq!(peer(n), peer_id_of(&keys[i]));
+        let peers = n.handle.peers();
+        assert_eq!(peers.len(), 3);
+        for p in &peers {
+            let v = p.validator.expect("every peer is a validator");
+            assert!(keys.iter().any(|k| k.address() == v && peer_id_of(k).to_string() == p.peer_id));
+        }
+        assert_eq!(n.metric("cairn_p2p_peers", None), 3.0);
+    }
+
+    // Every validator gossips a vote; every node receives the other three, once each.
+    for (n, k) in nodes.iter().zip(&keys) {
+        n.handle.broadcast_consensus(vote(k, 7));
+    }
+    for (i, n) in nodes.iter_mut().enumerate() {
+        let mut signers = HashSet::new();
+        while signers.len() < 3 {
+            let (from, signer) = n
+                .expect(10, |e| match e {
+                    NetworkEvent::Consensus { from, msg } => Some((from, vote_signer(&msg).unwrap())),
+                    _ => None,
+                })
+                .await;
+            let author = keys.iter().position(|k| k.address().0.as_slice() == signer.as_slice()).unwrap();
+            assert_ne!(author, i, "a node does not receive its own vote");
+            assert_eq!(from, peer_id_of(&keys[author]));
+            assert!(signers.insert(author), "vote from {author} delivered twice");
+        }
+    }
+
+    // Node 0 gossips 3000 txs of 200 bytes (600 kB: one batch); everyone else gets them all.
+    let txs: Vec<Bytes> = (0..3000u32).map(|i| Bytes::from([&i.to_le_bytes()[..], &[9u8; 196]].concat())).collect();
+    nodes[0].handle.broadcast_txs(txs.clone());
+    for n in nodes.iter_mut().skip(1) {
+        let mut got = Vec::new();
+        while got.len() < txs.len() {
+            let batch = n
+                .expect(10, |e| match e {
+                    NetworkEvent::TxBatch { txs, .. } => Some(txs),
+                    _ => None,
+                })
+                .await;
+            got.extend(batch);
+        }
+        assert_eq!(got, txs);
+        assert_eq!(n.metric("cairn_p2p_received_messages_total", Some(("topic", "txs"))), 1.0);
+        assert!(n.metric("cairn_p2p_received_bytes_total", Some(("topic", "txs"))) > 600_000.0);
+    }
+    assert_eq!(nodes[0].metric("cairn_p2p_sent_messages_total", Some(("topic", "txs"))), 1.0);
+    assert_eq!(nodes[0].metric("cairn_p2p_sent_messages_total", Some(("topic", "consensus"))), 1.0);
+    for n in &nodes {
+        assert_eq!(n.metric("cairn_p2p_rejected_messages_total", None), 0.0);
+    }
+    for n in nodes {
+        n.handle.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_tx_broadcasts_are_split_into_batches() {
+    let keys = keys(2);
+    let set = validator_set(&keys);
+    let mut nodes = mesh(&keys, &set).await;
+    // 3 MiB of txs: more than one batch may carry (1 MiB), so they travel as several.
+    let txs: Vec<Bytes> = (0..3072u32).map(|i| Bytes::from([&i.to_le_bytes()[..], &[1u8; 1020]].concat())).collect();
+    nodes[0].handle.broadcast_txs(txs.clone());
+    let mut got = Vec::new();
+    while got.len() < txs.len() {
+        got.extend(
+            nodes[1]
+                .expect(10, |e| match e {
+                    NetworkEvent::TxBatch { txs, .. } => Some(txs),
+                    _ => None,
+                })
+                .await,
+        );
+    }
+    assert_eq!(got, txs);
+    assert!(nodes[1].metric("cairn_p2p_received_messages_total", Some(("topic", "txs"))) >= 3.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proposals_over_a_mebibyte_and_evidence_are_gossiped() {
+    use cairn_proto::{Block, DuplicateVoteEvidence, Hash, Header, Proposal, Vote, VoteKind};
+    let keys = keys(3);
+    let set = validator_set(&keys);
+    let mut nodes = mesh(&keys, &set).await;
+
+    // A proposal whose block carries 3 MiB of (unverified, here fake) txs: the consensus topic
+    // takes up to max_message_bytes (8 MiB), and the network checks only the header signature.
+    let header = Header {
+        chain_id: CHAIN.into(),
+        height: 1,
+        parent_hash: Hash([0; 32]),
+        timestamp_ms: 1,
+        proposer: keys[1].address(),
+        tx_root: Hash([0; 32]),
+        state_root: Hash([0; 32]),
+        tx_count: 3,
+    };
+    let mut proposal = Proposal::new_signed(&keys[1], CHAIN, 1, 0, None, Block::new(header, vec![])).to_pb();
+    proposal.block.as_mut().unwrap().txs = vec![Bytes::from(vec![5u8; 1 << 20]); 3];
+    let msg = pb::ConsensusMessage { msg: Some(pb::consensus_message::Msg::Proposal(proposal.clone())) };
+    nodes[1].handle.broadcast_consensus(msg.clone());
+
+    let a = Vote::new_signed(&keys[2], CHAIN, VoteKind::Prevote, 1, 0, Some(Hash([1; 32])));
+    let b = Vote::new_signed(&keys[2], CHAIN, VoteKind::Prevote, 1, 0, Some(Hash([2; 32])));
+    let evidence = DuplicateVoteEvidence { first: a, second: b }.to_pb();
+    nodes[1].handle.broadcast_evidence(evidence.clone());
+
+    // Evidence is small and may overtake the proposal: take them in either order.
+    for i in [0, 2] {
+        let (mut got_msg, mut got_evidence) = (None, None);
+        while got_msg.is_none() || got_evidence.is_none() {
+            match nodes[i].expect(10, Some).await {
+                NetworkEvent::Consensus { msg, from } => got_msg = Some((msg, from)),
+                NetworkEvent::Evidence { evidence, .. } => got_evidence = Some(evidence),
+                _ => {}
+            }
+        }
+        assert_eq!(got_msg, Some((msg.clone(), peer_id_of(&keys[1]))));
+        assert_eq!(got_evidence, Some(evidence.clone()));
+    }
+}

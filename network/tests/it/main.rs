@@ -1,0 +1,6 @@
+//! Integration tests of cairn-network: real swarms on loopback TCP sockets.
+mod common;
+mod gossip;
+mod misbehaviour;
+mod reconnect;
+mod sync;

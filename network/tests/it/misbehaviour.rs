@@ -1,0 +1,165 @@
+//! Peers that send garbage, oversized or badly signed messages lose score and are banned,
+//! while honest validators carry on.
+use crate::common::*;
+use bytes::Bytes;
+use cairn_network::{consensus_topic, peer_id_of, txs_topic, NetworkEvent};
+use cairn_proto::{pb, ConsensusMessage, Keypair, Vote, VoteKind};
+use futures::StreamExt;
+use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{noise, tcp, yamux, Multiaddr, PeerId, Swarm};
+use prost::Message;
+use std::time::Duration;
+
+/// A bare gossipsub swarm that speaks the protocol but none of its rules.
+fn attacker_swarm(key: &Keypair) -> Swarm<gossipsub::Behaviour> {
+    let mut seed = key.seed();
+    let id = libp2p::identity::Keypair::ed25519_from_bytes(&mut seed).unwrap();
+    let config = gossipsub::ConfigBuilder::default()
+        .max_transmit_size(4 << 20)
+        .validation_mode(gossipsub::ValidationMode::Strict)
+        .build()
+        .unwrap();
+    let mut gs = gossipsub::Behaviour::new(MessageAuthenticity::Signed(id.clone()), config).unwrap();
+    gs.subscribe(&consensus_topic(CHAIN)).unwrap();
+    gs.subscribe(&txs_topic(CHAIN)).unwrap();
+    libp2p::SwarmBuilder::with_existing_identity(id)
+        .with_tokio()
+        .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
+        .unwrap()
+        .with_behaviour(|_| gs)
+        .unwrap()
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        .build()
+}
+
+/// Polls `swarm` until `f` returns true for an event, or panics after `secs`.
+async fn drive_until(
+    swarm: &mut Swarm<gossipsub::Behaviour>,
+    secs: u64,
+    mut f: impl FnMut(&SwarmEvent<gossipsub::Event>) -> bool,
+) {
+    tokio::time::timeout(Duration::from_secs(secs), async {
+        loop {
+            if f(&swarm.select_next_some().await) {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("attacker did not see the expected event");
+}
+
+fn env(payload: pb::envelope::Payload) -> Vec<u8> {
+    pb::Envelope { payload: Some(payload) }.encode_to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_oversized_and_forged_messages_get_the_sender_banned() {
+    let keys = keys(3);
+    let set = validator_set(&keys);
+    let mut nodes = mesh(&keys, &set).await;
+    let target = peer(&nodes[0]);
+
+    let evil_key = Keypair::from_seed([66; 32]);
+    let evil = peer_id_of(&evil_key);
+    let mut attacker = attacker_swarm(&evil_key);
+    let addr: Multiaddr = nodes[0].addr();
+    attacker.dial(addr).unwrap();
+    let mut subscribed = 0;
+    drive_until(&mut attacker, 10, |e| {
+        if let SwarmEvent::Behaviour(gossipsub::Event::Subscribed { peer_id, .. }) = e {
+            subscribed += usize::from(*peer_id == target);
+        }
+        subscribed == 2
+    })
+    .await;
+    let validator = nodes[0]
+        .expect(5, |e| match e {
+            NetworkEvent::PeerConnected { peer, validator } if peer == evil => Some(validator),
+            _ => None,
+        })
+        .await;
+    assert_eq!(validator, None, "an outsider key is not a validator");
+
+    let publish = |s: &mut Swarm<gossipsub::Behaviour>, t: IdentTopic, data: Vec<u8>| {
+        s.behaviour_mut().publish(t, data).expect("attacker publishes");
+    };
+    // 1. Undecodable bytes: rejected and scored, but one strike is not a ban.
+    publish(&mut attacker, txs_topic(CHAIN), vec![0xff; 64]);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while nodes[0].metric("cairn_p2p_rejected_messages_total", Some(("reason", "decode"))) < 1.0 {
+        assert!(tokio::time::Instant::now() < deadline, "garbage was not rejected");
+        let _ = tokio::time::timeout(Duration::from_millis(50), attacker.select_next_some()).await;
+    }
+    // Give the ban check a tick; the attacker must still be connected.
+    let _ = tokio::time::timeout(Duration::from_millis(600), async {
+        loop {
+            attacker.select_next_some().await;
+        }
+    })
+    .await;
+    assert!(nodes[0].handle.peers().iter().any(|p| p.peer_id == evil.to_string()), "banned after one strike");
+    // 2. A well-formed batch over the 1 MiB tx-batch limit.
+    let big = env(pb::envelope::Payload::Txs(pb::TxBatch { txs: vec![Bytes::from(vec![1u8; (1 << 20) + 64])] }));
+    publish(&mut attacker, txs_topic(CHAIN), big);
+    // 3. A vote claiming validator 1 but signed with the attacker's key.
+    let mut forged = Vote::new_signed(&evil_key, CHAIN, VoteKind::Precommit, 1, 0, None);
+    forged.validator = keys[1].address();
+    publish(
+        &mut attacker,
+        consensus_topic(CHAIN),
+        env(pb::envelope::Payload::Consensus(ConsensusMessage::Vote(forged).to_pb())),
+    );
+
+    // The third strike takes the attacker below the ban threshold: node 0 hangs up.
+    drive_until(&mut attacker, 15, |e| matches!(e, SwarmEvent::ConnectionClosed { peer_id, .. } if *peer_id == target))
+        .await;
+    nodes[0].expect(5, |e| matches!(e, NetworkEvent::PeerDisconnected { peer } if peer == evil).then_some(())).await;
+    for reason in ["decode", "oversized", "bad_signature"] {
+        assert_eq!(nodes[0].metric("cairn_p2p_rejected_messages_total", Some(("reason", reason))), 1.0, "{reason}");
+    }
+    assert_eq!(nodes[0].metric("cairn_p2p_banned_peers_total", None), 1.0);
+
+    // Banned means blocked: a fresh dial is refused (the connection fails or is dropped at once).
+    attacker.dial(nodes[0].addr()).unwrap();
+    drive_until(&mut attacker, 10, |e| {
+        matches!(e, SwarmEvent::OutgoingConnectionError { .. } | SwarmEvent::ConnectionClosed { .. })
+    })
+    .await;
+    assert!(nodes[0].handle.peers().iter().all(|p| p.peer_id != evil.to_string()));
+
+    // Nothing the attacker sent was forwarded, and the honest validators carry on.
+    nodes[2].handle.broadcast_consensus(vote(&keys[2], 9));
+    for i in [0, 1] {
+        let signer = nodes[i]
+            .expect(10, |e| match e {
+                NetworkEvent::Consensus { msg, .. } => vote_signer(&msg),
+                NetworkEvent::TxBatch { .. } => panic!("an invalid tx batch was delivered"),
+                _ => None,
+            })
+            .await;
+        assert_eq!(signer, keys[2].address().0.to_vec());
+    }
+    for n in &nodes[1..] {
+        assert_eq!(n.metric("cairn_p2p_rejected_messages_total", None), 0.0, "invalid messages were forwarded");
+    }
+    assert_eq!(nodes[0].handle.peers().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reported_misbehaviour_bans_a_peer() {
+    let keys = keys(2);
+    let set = validator_set(&keys);
+    let mut nodes = mesh(&keys, &set).await;
+    let bad: PeerId = peer(&nodes[1]);
+    for _ in 0..6 {
+        nodes[0].handle.report_misbehaviour(bad, "invalid tx signatures");
+    }
+    nodes[0].expect(10, |e| matches!(e, NetworkEvent::PeerDisconnected { peer } if peer == bad).then_some(())).await;
+    assert_eq!(nodes[0].metric("cairn_p2p_rejected_messages_total", Some(("reason", "misbehaviour"))), 6.0);
+    assert_eq!(nodes[0].metric("cairn_p2p_banned_peers_total", None), 1.0);
+    // Node 1 keeps re-dialling its bootstrap peer, and node 0 keeps refusing it.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(nodes[0].handle.peers().is_empty());
+}

@@ -1,0 +1,7 @@
+//! One module per CLI command family; each turns parsed arguments into work and output.
+pub mod init;
+pub mod keys;
+pub mod query;
+pub mod snapshot;
+pub mod testnet;
+pub mod tx;

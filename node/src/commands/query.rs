@@ -1,0 +1,105 @@
+//! `cairn query status|block|tx|account`, and the trust-nothing check of `account --prove`.
+use crate::cli::QueryWhat;
+use crate::client::RpcClient;
+use crate::home::Home;
+use anyhow::{bail, ensure, Context, Result};
+use cairn_proto::{Account, Address, Certificate, Genesis, Hash, Header};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+pub async fn run(rpc: &str, what: QueryWhat) -> Result<()> {
+    let client = RpcClient::new(rpc)?;
+    let out: Value = match what {
+        QueryWhat::Status => client.call("chain_status", vec![]).await?,
+        QueryWhat::Block { height } => {
+            let p =
+                if height == "latest" { json!("latest") } else { json!(height.parse::<u64>().context("height")?) };
+            client.call("chain_getBlock", vec![p]).await?
+        }
+        QueryWhat::Tx { hash } => client.call("tx_get", vec![json!(hash)]).await?,
+        QueryWhat::Account { address, prove, genesis, height } => {
+            let mut opts = json!({"prove": prove});
+            if let Some(h) = height {
+                opts["height"] = json!(h);
+            }
+            let acc: Value = client.call("state_getAccount", vec![json!(address), opts]).await?;
+            if prove {
+                let genesis = match genesis {
+                    Some(path) => load_genesis(&path)?,
+                    None => bail!("--prove needs --genesis FILE: the validator set to check the certificate against"),
+                };
+                verify_account(&client, &genesis, &address, &acc).await?;
+                eprintln!("verified: proof against state root, certificate by >2/3 of the genesis validators");
+            }
+            acc
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+fn load_genesis(path: &Path) -> Result<Genesis> {
+    if path.is_dir() {
+        return Home(path.to_path_buf()).load_genesis();
+    }
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Genesis::from_json(&text).map_err(anyhow::Error::msg)
+}
+
+/// Checks, trusting only the genesis validators: (1) block h+1 is certified by more than 2/3
+/// of them, (2) its header commits to the state root after h (execution is deferred by one
+/// block), (3) the merkle proof shows this account (or its absence) under that root.
+async fn verify_account(client: &RpcClient, genesis: &Genesis, address: &str, acc: &Value) -> Result<()> {
+    let addr: Address = address.parse().map_err(|e| anyhow::anyhow!("address: {e}"))?;
+    let height = acc["height"].as_u64().context("reply has no height")?;
+    let root: Hash = serde_json::from_value(acc["state_root"].clone()).context("reply has no state_root")?;
+    let proof = proof_from_json(&acc["proof"]).context("reply has no valid proof")?;
+    let account = Account {
+        balance: acc["balance"].as_u64().context("balance")?,
+        nonce: acc["nonce"].as_u64().context("nonce")?,
+    };
+    // The certifying block may not be finalized yet: wait for it a little.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let block = loop {
+        if let Some(b) = client.block(height + 1).await? {
+            break b;
+        }
+        ensure!(Instant::now() < deadline, "block {} that certifies height {height} did not appear", height + 1);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let header: Header = serde_json::from_value(block["header"].clone()).context("block header is malformed")?;
+    let cert: Certificate = serde_json::from_value(block["commit"].clone()).context("block commit is malformed")?;
+    ensure!(
+        header.chain_id == genesis.chain_id,
+        "block is from chain {:?}, not {:?}",
+        header.chain_id,
+        genesis.chain_id
+    );
+    let validators = genesis.validator_set().map_err(anyhow::Error::msg)?;
+    ensure!(cert.block_hash == header.hash(), "the certificate is not for this header (lying server?)");
+    cert.verify(&genesis.chain_id, &validators).context("the commit certificate does not verify")?;
+    ensure!(
+        header.state_root == root,
+        "certified state root {} differs from the proof's root {root} (lying server?)",
+        header.state_root
+    );
+    let present = account != Account::default();
+    cairn_state::verify_proof(&root, &addr, present.then_some(&account), &proof)
+        .map_err(|e| anyhow::anyhow!("the merkle proof does not verify: {e}"))?;
+    Ok(())
+}
+
+/// The JSON-RPC proof (`{siblings: [hex], other_leaf_key?, other_leaf_value_hash?}`).
+fn proof_from_json(v: &Value) -> Result<cairn_state::AccountProof> {
+    let bytes = |v: &Value| -> Result<bytes::Bytes> {
+        Ok(hex::decode(v.as_str().unwrap_or_default()).context("proof field is not hex")?.into())
+    };
+    let siblings = v["siblings"].as_array().context("proof.siblings missing")?.iter().map(bytes).collect::<Result<_>>()?;
+    let pb = cairn_proto::pb::AccountProof {
+        siblings,
+        other_leaf_key: bytes(&v["other_leaf_key"])?,
+        other_leaf_value_hash: bytes(&v["other_leaf_value_hash"])?,
+    };
+    cairn_state::AccountProof::from_pb(pb).map_err(|e| anyhow::anyhow!("malformed proof: {e}"))
+}

@@ -1,0 +1,27 @@
+//! `cairn snapshot export|import`: back up and restore a stopped node's state database.
+use crate::home::Home;
+use anyhow::{Context, Result};
+use cairn_state::{State, StateConfig};
+use std::path::Path;
+
+pub fn export(home: &Path, out: &Path) -> Result<()> {
+    let home = Home::require(home)?;
+    let state = State::open(&home.state_dir(), StateConfig::default())
+        .context("cannot open the state database (is the node still running?)")?;
+    let info = state.export_snapshot(out).context("snapshot export failed")?;
+    println!("exported height {} (state root {}) to {}", info.height, info.state_root, out.display());
+    Ok(())
+}
+
+pub fn import(home: &Path, from: &Path) -> Result<()> {
+    let home = Home::require(home)?;
+    let state = State::import_snapshot(from, &home.state_dir(), StateConfig::default(), None)
+        .context("snapshot import failed (the node's state directory must be empty: move it away first)")?;
+    println!(
+        "imported height {} (state root {}, recomputed and checked) into {}",
+        state.latest_height(),
+        state.state_root(),
+        home.state_dir().display()
+    );
+    Ok(())
+}

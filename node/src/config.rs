@@ -1,0 +1,261 @@
+//! The node's configuration: `config.toml` in the home directory, every key overridable by a
+//! `CAIRN_…` environment variable (`CAIRN_RPC__JSONRPC_ADDR=…`: sections joined by `__`).
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::Path;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    pub moniker: String,
+    pub p2p: P2pConfig,
+    pub rpc: RpcSection,
+    pub consensus: ConsensusSection,
+    pub mempool: MempoolSection,
+    pub state: StateSection,
+    pub log: LogSection,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct P2pConfig {
+    pub listen_addr: SocketAddr,
+    /// Multiaddrs of the peers to dial at start and to keep reconnecting to.
+    pub bootstrap: Vec<String>,
+    pub mesh_n: usize,
+    pub mesh_n_low: usize,
+    pub mesh_n_high: usize,
+    pub max_message_bytes: usize,
+    pub max_peers: u32,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RpcSection {
+    pub jsonrpc_addr: SocketAddr,
+    pub grpc_addr: SocketAddr,
+    pub metrics_addr: SocketAddr,
+    pub max_body_bytes: u32,
+    pub max_batch: usize,
+    pub max_connections: u32,
+    pub max_subscriptions_per_conn: u32,
+    pub rate_limit_per_sec: u32,
+    pub rate_limit_burst: u32,
+    pub request_timeout_ms: u64,
+    pub cors_origins: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsensusSection {
+    pub timeout_propose_ms: u64,
+    pub timeout_prevote_ms: u64,
+    pub timeout_precommit_ms: u64,
+    pub timeout_delta_ms: u64,
+    /// When the mempool is empty, the proposer waits this long before proposing an empty block.
+    pub empty_block_interval_ms: u64,
+    pub max_block_txs: usize,
+    pub max_block_bytes: usize,
+    /// A proposal whose timestamp is further than this ahead of our clock is refused.
+    pub max_clock_drift_ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MempoolSection {
+    pub max_txs: usize,
+    pub max_bytes: usize,
+    pub max_tx_bytes: usize,
+    pub sender_limit: usize,
+    pub nonce_window: u64,
+    pub min_fee: u64,
+    pub ttl_secs: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StateSection {
+    /// How many past heights of state stay readable (older tree versions are pruned).
+    pub retain_versions: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSection {
+    /// "text" or "json".
+    pub format: String,
+    /// Default filter when RUST_LOG is unset.
+    pub level: String,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            moniker: "cairn".into(),
+            p2p: P2pConfig::default(),
+            rpc: RpcSection::default(),
+            consensus: ConsensusSection::default(),
+            mempool: MempoolSection::default(),
+            state: StateSection::default(),
+            log: LogSection::default(),
+        }
+    }
+}
+
+impl Default for P2pConfig {
+    fn default() -> Self {
+        P2pConfig {
+            listen_addr: "127.0.0.1:26600".parse().expect("valid"),
+            bootstrap: vec![],
+            mesh_n: 6,
+            mesh_n_low: 4,
+            mesh_n_high: 12,
+            max_message_bytes: 8 << 20,
+            max_peers: 64,
+        }
+    }
+}
+
+impl Default for RpcSection {
+    fn default() -> Self {
+        RpcSection {
+            jsonrpc_addr: "127.0.0.1:26601".parse().expect("valid"),
+            grpc_addr: "127.0.0.1:26602".parse().expect("valid"),
+            metrics_addr: "127.0.0.1:26603".parse().expect("valid"),
+            max_body_bytes: 1 << 20,
+            max_batch: 1000,
+            max_connections: 1000,
+            max_subscriptions_per_conn: 16,
+            rate_limit_per_sec: 20_000,
+            rate_limit_burst: 40_000,
+            request_timeout_ms: 10_000,
+            cors_origins: vec![],
+        }
+    }
+}
+
+impl Default for ConsensusSection {
+    fn default() -> Self {
+        ConsensusSection {
+            timeout_propose_ms: 3000,
+            timeout_prevote_ms: 1000,
+            timeout_precommit_ms: 1000,
+            timeout_delta_ms: 500,
+            empty_block_interval_ms: 1000,
+            max_block_txs: 10_000,
+            max_block_bytes: 4 << 20,
+            max_clock_drift_ms: 2000,
+        }
+    }
+}
+
+impl Default for MempoolSection {
+    fn default() -> Self {
+        MempoolSection {
+            max_txs: 200_000,
+            max_bytes: 128 << 20,
+            max_tx_bytes: 4096,
+            sender_limit: 256,
+            nonce_window: 64,
+            min_fee: 0,
+            ttl_secs: 600,
+        }
+    }
+}
+
+impl Default for StateSection {
+    fn default() -> Self {
+        StateSection { retain_versions: 1000 }
+    }
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection { format: "text".into(), level: "info".into() }
+    }
+}
+
+impl NodeConfig {
+    /// Reads `path`, applies `CAIRN_…` overrides from `env`, and checks the result.
+    pub fn load(path: &Path, env: impl IntoIterator<Item = (String, String)>) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {} (run `cairn init --home DIR` first)", path.display()))?;
+        Self::parse(&text, env).with_context(|| format!("in {}", path.display()))
+    }
+
+    pub fn parse(text: &str, env: impl IntoIterator<Item = (String, String)>) -> Result<Self> {
+        let mut doc: toml::Table = toml::from_str(text).context("config is not valid TOML")?;
+        for (key, value) in env {
+            if let Some(path) = key.strip_prefix("CAIRN_") {
+                apply_override(&mut doc, path, &value).with_context(|| format!("environment variable {key}"))?;
+            }
+        }
+        let cfg: NodeConfig = toml::Value::Table(doc).try_into().context("config has an invalid key or value")?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config serializes")
+    }
+
+    fn check(&self) -> Result<()> {
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            bail!("log.format must be \"text\" or \"json\", not {:?}", self.log.format);
+        }
+        if self.consensus.max_block_txs == 0 || self.mempool.max_txs == 0 {
+            bail!("consensus.max_block_txs and mempool.max_txs must be positive");
+        }
+        Ok(())
+    }
+}
+
+/// Sets `section.key` (from `SECTION__KEY`, case-insensitive) to `value`, parsed as a TOML
+/// value when it is one (numbers, booleans, arrays) and as a string otherwise.
+fn apply_override(doc: &mut toml::Table, path: &str, value: &str) -> Result<()> {
+    let parts: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
+    let (last, sections) = parts.split_last().expect("split yields one part");
+    let mut table = doc;
+    for s in sections {
+        table = table
+            .entry(s.clone())
+            .or_insert_with(|| toml::Value::Table(Default::default()))
+            .as_table_mut()
+            .with_context(|| format!("{s} is not a section"))?;
+    }
+    let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.to_string()));
+    table.insert(last.clone(), parsed);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_roundtrips_and_env_overrides_apply() {
+        let text = NodeConfig::default().to_toml();
+        let env = vec![
+            ("CAIRN_RPC__JSONRPC_ADDR".to_string(), "127.0.0.1:9999".to_string()),
+            ("CAIRN_CONSENSUS__TIMEOUT_PROPOSE_MS".to_string(), "1234".to_string()),
+            ("CAIRN_MONIKER".to_string(), "alice".to_string()),
+            ("OTHER".to_string(), "ignored".to_string()),
+        ];
+        let cfg = NodeConfig::parse(&text, env).unwrap();
+        assert_eq!(cfg.rpc.jsonrpc_addr.port(), 9999);
+        assert_eq!(cfg.consensus.timeout_propose_ms, 1234);
+        assert_eq!(cfg.moniker, "alice");
+    }
+
+    #[test]
+    fn bad_keys_and_values_are_reported() {
+        let err = NodeConfig::parse("[rpc]\nno_such_key = 1\n", vec![]).unwrap_err();
+        assert!(format!("{err:#}").contains("no_such_key"), "{err:#}");
+        let err = NodeConfig::parse("", vec![("CAIRN_RPC__GRPC_ADDR".into(), "not-an-addr".into())]).unwrap_err();
+        assert!(format!("{err:#}").contains("invalid"), "{err:#}");
+    }
+}

@@ -1,0 +1,142 @@
+//! `cairn load`: the load generator of SPEC §7. Pre-signs `tps × duration` transfers, sends them
+//! open-loop at the target rate over every endpoint (batched JSON-RPC or gRPC streams), and
+//! measures latency from send to the block that finalizes each one.
+mod plan;
+mod report;
+mod sender;
+mod tracker;
+mod watcher;
+
+pub use report::Report;
+
+use crate::cli::LoadArgs;
+use crate::client::RpcClient;
+use anyhow::{ensure, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tracker::Tracker;
+
+/// JSON-RPC requests in flight per endpoint.
+const WORKERS_PER_ENDPOINT: usize = 4;
+
+pub async fn run(args: LoadArgs) -> Result<Report> {
+    ensure!(args.tps > 0 && args.duration > 0, "--tps and --duration must be positive");
+    ensure!(!args.rpc.is_empty(), "--rpc needs at least one endpoint");
+    let accounts = cairn_testnet::read_accounts(&args.accounts)?;
+    ensure!(!accounts.is_empty(), "{} lists no accounts", args.accounts.display());
+    let keys = accounts.iter().map(|a| a.keypair()).collect::<Result<Vec<_>>>()?;
+    let clients = args.rpc.iter().map(|u| RpcClient::new(u)).collect::<Result<Vec<_>>>()?;
+    let status = clients[0].status().await.context("cannot reach the first --rpc endpoint")?;
+    let nonces = plan::current_nonces(&clients[0], &accounts).await?;
+    let total = (args.tps * args.duration) as usize;
+    let say = |m: String| {
+        if !args.json {
+            eprintln!("{m}")
+        }
+    };
+    say(format!("signing {total} transfers from {} accounts…", keys.len()));
+    let txs = plan::sign_all(&status.chain_id, &keys, &nonces, total, args.fee);
+
+    let tracker = Arc::new(Tracker::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = tokio::spawn(watcher::watch(clients[0].clone(), status.height, tracker.clone(), stop.clone()));
+    // Senders: one channel per worker; the pacer deals batches round-robin.
+    let mut queues = vec![];
+    let mut workers = vec![];
+    if args.grpc.is_empty() {
+        for c in &clients {
+            for _ in 0..WORKERS_PER_ENDPOINT {
+                let (tx, rx) = mpsc::channel(8);
+                queues.push(tx);
+                workers.push(tokio::spawn(sender::jsonrpc_worker(c.clone(), rx, tracker.clone())));
+            }
+        }
+    } else {
+        for g in &args.grpc {
+            let (tx, rx) = mpsc::channel(8);
+            queues.push(tx);
+            let (g, t) = (g.clone(), tracker.clone());
+            workers.push(tokio::spawn(async move {
+                if let Err(e) = sender::grpc_worker(g.clone(), rx, t).await {
+                    eprintln!("gRPC sender to {g} stopped: {e:#}");
+                }
+            }));
+        }
+    }
+
+    let progress = (!args.json).then(|| progress_bar(total));
+    let batch = args.batch.clamp(1, (args.tps as usize / 20).max(1));
+    let start = Instant::now();
+    let mut txs = txs.into_iter();
+    let mut sent = 0usize;
+    let mut j = 0usize;
+    while sent < total {
+        let due = start + Duration::from_secs_f64(sent as f64 / args.tps as f64);
+        tokio::time::sleep_until(due.into()).await;
+        let chunk: Vec<_> = txs.by_ref().take(batch).collect();
+        sent += chunk.len();
+        if queues[j % queues.len()].send(chunk).await.is_err() {
+            break;
+        }
+        j += 1;
+        if let Some(p) = &progress {
+            p.set_position(sent as u64);
+            p.set_message(progress_message(&tracker));
+        }
+    }
+    drop(queues);
+    for w in workers {
+        w.await.ok();
+    }
+    let send_time = start.elapsed();
+    // Drain: wait for accepted txs to finalize.
+    let deadline = Instant::now() + Duration::from_secs(args.drain_secs);
+    while tracker.pending() > 0 && Instant::now() < deadline && !watcher.is_finished() {
+        if let Some(p) = &progress {
+            p.set_message(progress_message(&tracker));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let elapsed = start.elapsed();
+    stop.store(true, Relaxed);
+    if let Ok(Err(e)) = watcher.await {
+        eprintln!("finality watcher stopped early: {e:#}");
+    }
+    if let Some(p) = progress {
+        p.finish_and_clear();
+    }
+    let committed = tracker.committed.load(Relaxed);
+    Ok(Report {
+        target_tps: args.tps,
+        duration_s: (send_time.as_secs_f64() * 100.0).round() / 100.0,
+        submitted: tracker.submitted.load(Relaxed),
+        accepted: tracker.accepted.load(Relaxed),
+        rejected: tracker.rejected.load(Relaxed),
+        committed,
+        tps_committed: (committed as f64 / elapsed.as_secs_f64() * 10.0).round() / 10.0,
+        latency_ms: report::Latency::from_histogram(&tracker.latency()),
+        rejected_by_reason: tracker.rejected_by_reason(),
+    })
+}
+
+fn progress_bar(total: usize) -> ProgressBar {
+    let p = ProgressBar::new(total as u64);
+    p.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} sent · {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    p
+}
+
+fn progress_message(t: &Tracker) -> String {
+    format!(
+        "accepted {} · rejected {} · committed {}",
+        t.accepted.load(Relaxed),
+        t.rejected.load(Relaxed),
+        t.committed.load(Relaxed)
+    )
+}

@@ -1,0 +1,76 @@
+//! Counters and the send-time table shared by the senders and the finality watcher.
+use cairn_proto::Hash;
+use hdrhistogram::Histogram;
+use parking_lot::Mutex;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Instant;
+
+pub struct Tracker {
+    in_flight: Mutex<HashMap<Hash, Instant>>,
+    latency_us: Mutex<Histogram<u64>>,
+    rejected_by_reason: Mutex<BTreeMap<String, u64>>,
+    pub submitted: AtomicU64,
+    pub accepted: AtomicU64,
+    pub rejected: AtomicU64,
+    pub committed: AtomicU64,
+}
+
+impl Default for Tracker {
+    fn default() -> Self {
+        Tracker {
+            in_flight: Mutex::new(HashMap::new()),
+            latency_us: Mutex::new(Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds")),
+            rejected_by_reason: Mutex::default(),
+            submitted: AtomicU64::new(0),
+            accepted: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+            committed: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Tracker {
+    /// Called just before a batch goes out: the latency clock starts here.
+    pub fn sending(&self, hashes: impl Iterator<Item = Hash>) {
+        let now = Instant::now();
+        let mut m = self.in_flight.lock();
+        let mut n = 0;
+        for h in hashes {
+            m.insert(h, now);
+            n += 1;
+        }
+        self.submitted.fetch_add(n, Relaxed);
+    }
+
+    pub fn accepted(&self) {
+        self.accepted.fetch_add(1, Relaxed);
+    }
+
+    pub fn rejected(&self, hash: &Hash, reason: String) {
+        self.in_flight.lock().remove(hash);
+        self.rejected.fetch_add(1, Relaxed);
+        *self.rejected_by_reason.lock().entry(reason).or_default() += 1;
+    }
+
+    /// A tx hash seen in a finalized block: records its latency if it is one of ours.
+    pub fn finalized(&self, hash: &Hash, seen: Instant) {
+        if let Some(sent) = self.in_flight.lock().remove(hash) {
+            let us = seen.saturating_duration_since(sent).as_micros().max(1) as u64;
+            self.latency_us.lock().saturating_record(us);
+            self.committed.fetch_add(1, Relaxed);
+        }
+    }
+
+    pub fn pending(&self) -> usize {
+        self.in_flight.lock().len()
+    }
+
+    pub fn latency(&self) -> Histogram<u64> {
+        self.latency_us.lock().clone()
+    }
+
+    pub fn rejected_by_reason(&self) -> BTreeMap<String, u64> {
+        self.rejected_by_reason.lock().clone()
+    }
+}

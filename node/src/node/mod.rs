@@ -1,0 +1,249 @@
+//! `cairn start`: composes state, mempool, network, consensus and RPC into a running node, and
+//! shuts it down cleanly on SIGINT/SIGTERM (the driver stops, RocksDB is flushed and closed).
+mod api;
+mod blocks;
+mod dispatch;
+mod driver;
+mod metrics;
+mod shared;
+mod sync;
+pub mod wal;
+
+use crate::config::NodeConfig;
+use crate::home::Home;
+use anyhow::{Context, Result};
+use cairn_consensus::{Consensus, ConsensusConfig};
+use cairn_mempool::{AccountSource, Mempool, MempoolConfig};
+use cairn_network::NetworkConfig;
+use cairn_proto::{Account, Address, Hash};
+use cairn_rpc::RpcConfig;
+use cairn_state::{State, StateConfig};
+use driver::{Driver, DriverEvent};
+use shared::{Shared, Tip};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, Notify};
+
+/// The mempool reads committed accounts straight from the state store.
+struct StateAccounts(State);
+
+impl AccountSource for StateAccounts {
+    fn account(&self, address: &Address) -> Account {
+        self.0.account(address)
+    }
+}
+
+fn ms(v: u64) -> Duration {
+    Duration::from_millis(v)
+}
+
+pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
+    let genesis = home.load_genesis()?;
+    let key = home.load_key()?;
+    let validators = genesis.validator_set().map_err(anyhow::Error::msg)?;
+    let chain_id = genesis.chain_id.clone();
+    let me = validators.index_of(&key.address()).map(|_| key.address());
+    let registry = prometheus::Registry::new();
+
+    let state = State::open(
+        &home.state_dir(),
+        StateConfig { retain_versions: cfg.state.retain_versions, ..Default::default() },
+    )
+    .with_context(|| format!("cannot open the state database in {}", home.state_dir().display()))?;
+    state.init_genesis(&genesis).context("genesis does not match the database")?;
+    let tip = match state.block(state.latest_height())? {
+        Some(cb) => Tip {
+            height: cb.block.header.height,
+            hash: cb.block.hash(),
+            state_root: state.state_root(),
+            timestamp_ms: cb.block.header.timestamp_ms,
+        },
+        None => {
+            Tip { height: 0, hash: Hash::ZERO, state_root: state.state_root(), timestamp_ms: genesis.genesis_time_ms }
+        }
+    };
+    tracing::info!(height = tip.height, chain_id, validator = me.is_some(), "state opened");
+    let shared = Arc::new(Shared::new(tip));
+
+    let m = &cfg.mempool;
+    let mempool = Arc::new(Mempool::new(
+        MempoolConfig {
+            chain_id: chain_id.clone(),
+            max_txs: m.max_txs,
+            max_bytes: m.max_bytes,
+            max_tx_bytes: m.max_tx_bytes,
+            sender_limit: m.sender_limit,
+            nonce_window: m.nonce_window,
+            min_fee: m.min_fee,
+            ttl: Duration::from_secs(m.ttl_secs),
+            ..MempoolConfig::default()
+        },
+        Arc::new(StateAccounts(state.clone())),
+        &registry,
+    ));
+
+    let p = &cfg.p2p;
+    let net_cfg = NetworkConfig {
+        listen: p.listen_addr,
+        bootstrap: p
+            .bootstrap
+            .iter()
+            .map(|a| a.parse())
+            .collect::<Result<_, _>>()
+            .context("p2p.bootstrap has a bad multiaddr")?,
+        mesh_n: p.mesh_n,
+        mesh_n_low: p.mesh_n_low,
+        mesh_n_high: p.mesh_n_high,
+        max_message_bytes: p.max_message_bytes,
+        max_peers: p.max_peers,
+        ..NetworkConfig::default()
+    };
+    let (net, net_events) = cairn_network::start(net_cfg, &key, &chain_id, validators.clone(), &registry)
+        .await
+        .with_context(|| format!("cannot start p2p on {} (port in use?)", p.listen_addr))?;
+
+    let c = &cfg.consensus;
+    let consensus = Consensus::with_registry(
+        ConsensusConfig {
+            timeout_propose: ms(c.timeout_propose_ms + c.empty_block_interval_ms),
+            timeout_prevote: ms(c.timeout_prevote_ms),
+            timeout_precommit: ms(c.timeout_precommit_ms),
+            timeout_delta: ms(c.timeout_delta_ms),
+            ..ConsensusConfig::default()
+        },
+        chain_id.clone(),
+        validators.clone(),
+        me.map(|_| key.clone()),
+        &registry,
+    )?;
+    let metrics = metrics::NodeMetrics::new(&registry)?;
+    let (wal, wal_records) = driver_wal(home)?;
+    let (driver_tx, driver_rx) = mpsc::channel::<DriverEvent>(4096);
+    let behind = Arc::new(Notify::new());
+    let driver = Driver::new(
+        consensus,
+        wal,
+        state.clone(),
+        mempool.clone(),
+        net.clone(),
+        shared.clone(),
+        cfg.consensus.clone(),
+        chain_id.clone(),
+        me,
+        driver_tx.clone(),
+        metrics,
+        behind.clone(),
+    );
+    let driver_thread = std::thread::Builder::new()
+        .name("consensus".into())
+        .spawn(move || driver.run(wal_records, driver_rx))
+        .context("cannot start the consensus thread")?;
+
+    tokio::spawn(
+        dispatch::Dispatcher {
+            net: net.clone(),
+            mempool: mempool.clone(),
+            state: state.clone(),
+            shared: shared.clone(),
+            chain_id: chain_id.clone(),
+            driver: driver_tx.clone(),
+        }
+        .run(net_events),
+    );
+    tokio::spawn(
+        sync::Syncer {
+            net: net.clone(),
+            state: state.clone(),
+            mempool: mempool.clone(),
+            shared: shared.clone(),
+            chain_id: chain_id.clone(),
+            validators: validators.clone(),
+            driver: driver_tx.clone(),
+            behind,
+        }
+        .run(),
+    );
+    spawn_gossip(&mempool, &net);
+    {
+        let mempool = mempool.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                mempool.evict_expired();
+            }
+        });
+    }
+
+    let r = &cfg.rpc;
+    let rpc_cfg = RpcConfig {
+        jsonrpc_addr: r.jsonrpc_addr,
+        grpc_addr: r.grpc_addr,
+        metrics_addr: r.metrics_addr,
+        max_body_bytes: r.max_body_bytes,
+        max_batch: r.max_batch,
+        max_connections: r.max_connections,
+        max_subscriptions_per_conn: r.max_subscriptions_per_conn,
+        rate_limit_per_sec: r.rate_limit_per_sec,
+        rate_limit_burst: r.rate_limit_burst,
+        request_timeout: ms(r.request_timeout_ms),
+        cors_origins: r.cors_origins.clone(),
+        ..RpcConfig::default()
+    };
+    let api = api::Api {
+        state: state.clone(),
+        mempool: mempool.clone(),
+        net: net.clone(),
+        shared: shared.clone(),
+        chain_id: chain_id.clone(),
+        validators: validators.clone(),
+        me,
+    };
+    let rpc = cairn_rpc::serve(rpc_cfg, Arc::new(api), registry.clone()).await.with_context(|| {
+        format!("cannot start RPC on {} / {} / {} (port in use?)", r.jsonrpc_addr, r.grpc_addr, r.metrics_addr)
+    })?;
+    tracing::info!(jsonrpc = %r.jsonrpc_addr, grpc = %r.grpc_addr, metrics = %r.metrics_addr, p2p = %p.listen_addr, "node running");
+
+    wait_for_signal(&driver_thread).await?;
+    tracing::info!("shutting down");
+    rpc.stop().await;
+    driver_tx.send(DriverEvent::Shutdown).await.ok();
+    let joined = tokio::task::spawn_blocking(move || driver_thread.join()).await?;
+    net.shutdown().await;
+    drop(state);
+    match joined {
+        Ok(res) => res.context("consensus driver failed"),
+        Err(_) => anyhow::bail!("consensus driver panicked"),
+    }
+}
+
+fn driver_wal(home: &Home) -> Result<(wal::Wal, Vec<Vec<u8>>)> {
+    wal::Wal::open(&home.wal()).with_context(|| format!("cannot open the consensus WAL {}", home.wal().display()))
+}
+
+/// Locally admitted txs leave in batches for gossip (a thread, as the mempool's channel blocks).
+fn spawn_gossip(mempool: &Mempool, net: &cairn_network::NetworkHandle) {
+    let rx = mempool.gossip_receiver();
+    let net = net.clone();
+    std::thread::Builder::new()
+        .name("tx-gossip".into())
+        .spawn(move || {
+            while let Ok(batch) = rx.recv() {
+                net.broadcast_txs(batch.iter().map(|t| t.encoded().clone()).collect());
+            }
+        })
+        .expect("spawn gossip thread");
+}
+
+/// Returns on SIGINT/SIGTERM, or when the consensus thread ends on its own (an error).
+async fn wait_for_signal(driver: &std::thread::JoinHandle<Result<()>>) -> Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut check = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = term.recv() => return Ok(()),
+            _ = check.tick() => if driver.is_finished() { return Ok(()) },
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Helpers to run a local testnet of real `cairn` processes and talk to its nodes.
+use cairn_node::client::RpcClient;
+use cairn_testnet::{NodePorts, Testnet};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_cairn"))
+}
+
+/// Runs `cairn ARGS…` to completion; returns (success, stdout, stderr).
+pub fn cairn(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(bin()).args(args).output().expect("run cairn");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+/// A port range unlikely to collide with another test run on this machine.
+pub fn base_port(slot: u16) -> u16 {
+    20000 + (std::process::id() % 300) as u16 * 100 + slot * 50
+}
+
+pub struct LocalNet {
+    pub dir: tempfile::TempDir,
+    pub net: Testnet,
+    pub base: u16,
+}
+
+impl LocalNet {
+    /// `cairn testnet init` into a temp dir, then start every node.
+    pub fn start(validators: usize, slot: u16) -> LocalNet {
+        let dir = tempfile::tempdir().unwrap();
+        let base = base_port(slot);
+        let d = dir.path().to_str().unwrap();
+        let (ok, _, err) = cairn(&[
+            "testnet",
+            "init",
+            "--dir",
+            d,
+            "--validators",
+            &validators.to_string(),
+            "--accounts",
+            "20",
+            "--base-port",
+            &base.to_string(),
+        ]);
+        assert!(ok, "testnet init failed: {err}");
+        let homes =
+            (0..validators).map(|i| (dir.path().join(format!("node{i}")), NodePorts::for_node(base, i))).collect();
+        // Short timeouts keep the fault tests quick; empty blocks every 300 ms.
+        let envs = vec![
+            ("CAIRN_CONSENSUS__EMPTY_BLOCK_INTERVAL_MS".into(), "300".into()),
+            ("CAIRN_CONSENSUS__TIMEOUT_PROPOSE_MS".into(), "1000".into()),
+            ("RUST_LOG".into(), "info".into()),
+        ];
+        let net = Testnet::start(&bin(), homes, envs).unwrap();
+        LocalNet { dir, net, base }
+    }
+
+    pub fn rpc_url(&self, i: usize) -> String {
+        format!("http://127.0.0.1:{}", NodePorts::for_node(self.base, i).jsonrpc)
+    }
+
+    pub fn client(&self, i: usize) -> RpcClient {
+        RpcClient::new(&self.rpc_url(i)).unwrap()
+    }
+
+    pub fn accounts_file(&self) -> PathBuf {
+        self.dir.path().join("accounts.json")
+    }
+
+    pub fn log_tail(&self, i: usize) -> String {
+        let text = std::fs::read_to_string(self.dir.path().join(format!("node{i}/node.log"))).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    pub fn home(&self, i: usize) -> PathBuf {
+        self.dir.path().join(format!("node{i}"))
+    }
+}
+
+/// The latest height node `i` reports, or None while it does not answer.
+pub async fn height(c: &RpcClient) -> Option<u64> {
+    c.status().await.ok().map(|s| s.height)
+}
+
+/// Waits until `c` reports at least `h`; panics with `why` after `limit`.
+pub async fn wait_height(c: &RpcClient, h: u64, limit: Duration, why: &str) -> u64 {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(now) = height(c).await {
+            if now >= h {
+                return now;
+            }
+        }
+        assert!(Instant::now() < deadline, "{why}: {} did not reach height {h} within {limit:?}", c.url());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+pub async fn block(c: &RpcClient, h: u64) -> Value {
+    c.block(h).await.unwrap().unwrap_or_else(|| panic!("{} has no block {h}", c.url()))
+}
+
+pub fn genesis_of(dir: &Path) -> PathBuf {
+    dir.join("node0").join("genesis.json")
+}

@@ -1,0 +1,57 @@
+//! The latest value of every account, in memory, for the mempool's hot-path reads.
+//!
+//! Sharded by address so that readers never contend on one lock and a commit only holds
+//! each shard's write lock for the few updates that fall in it. Each entry also remembers the
+//! version that last wrote it: that is the leaf version a new write supersedes (pruning).
+use cairn_proto::{Account, Address};
+use parking_lot::RwLock;
+use std::collections::HashMap;
+
+const SHARDS: usize = 64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub account: Account,
+    pub version: u64,
+}
+
+pub struct AccountMap {
+    shards: Vec<RwLock<HashMap<Address, Entry>>>,
+}
+
+impl AccountMap {
+    pub fn new() -> Self {
+        AccountMap { shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect() }
+    }
+
+    fn shard(&self, address: &Address) -> &RwLock<HashMap<Address, Entry>> {
+        &self.shards[address.0[31] as usize % SHARDS]
+    }
+
+    pub fn get(&self, address: &Address) -> Option<Entry> {
+        self.shard(address).read().get(address).copied()
+    }
+
+    /// Writes a batch of entries, taking each shard's lock once.
+    pub fn insert_all(&self, entries: impl IntoIterator<Item = (Address, Entry)>) {
+        let mut by_shard: Vec<Vec<(Address, Entry)>> = vec![Vec::new(); SHARDS];
+        for (a, e) in entries {
+            by_shard[a.0[31] as usize % SHARDS].push((a, e));
+        }
+        for (shard, items) in self.shards.iter().zip(by_shard) {
+            if !items.is_empty() {
+                shard.write().extend(items);
+            }
+        }
+    }
+
+    pub fn clear(&self) {
+        for s in &self.shards {
+            s.write().clear();
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.read().len()).sum()
+    }
+}

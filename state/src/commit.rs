@@ -1,0 +1,228 @@
+//! Writing: genesis, block commit and pruning. Each is one RocksDB `WriteBatch`, and a
+//! commit's batch ends with the commit-progress marker, so a crash at any point leaves the
+//! store at the previous height or the new one, never between.
+use crate::accounts::Entry;
+use crate::exec::{execute, Receipt};
+use crate::failpoint;
+use crate::schema::*;
+use crate::state::Head;
+use crate::tree::node::{key_of, Leaf};
+use crate::{State, StateError};
+use cairn_proto::{Account, Address, CertifiedBlock, Genesis, Hash};
+use prost::Message;
+use rayon::prelude::*;
+use rocksdb::WriteBatch;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// How many versions one prune pass removes at most, so that catching up after the window
+/// shrinks does not build one enormous batch.
+const MAX_PRUNE_VERSIONS_PER_PASS: u64 = 64;
+
+/// What committing a block did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitOutcome {
+    pub height: u64,
+    /// The state root after executing this block.
+    pub state_root: Hash,
+    /// One per transaction, in block order.
+    pub receipts: Vec<Receipt>,
+    /// Senders (also of failed txs) and recipients, with their values after the block.
+    pub touched: Vec<(Address, Account)>,
+}
+
+/// Leaves for `accounts`, hashed in parallel and sorted by key (as tree updates need).
+fn leaves_of(accounts: &[(Address, Account)]) -> Vec<(Arc<Leaf>, Address, Account)> {
+    let mut leaves: Vec<_> =
+        accounts.par_iter().map(|(a, acct)| (Arc::new(Leaf::new(key_of(a), acct)), *a, *acct)).collect();
+    leaves.par_sort_unstable_by_key(|(l, _, _)| l.key);
+    leaves
+}
+
+impl State {
+    /// Writes the genesis accounts as height 0 if the store is empty; otherwise checks that
+    /// the stored genesis is this one.
+    pub fn init_genesis(&self, genesis: &Genesis) -> Result<(), StateError> {
+        let inner = &self.inner;
+        let _writer = inner.commit_lock.lock();
+        let given = genesis.hash();
+        if let Some(stored) = inner.db.get(CF_META, META_GENESIS)? {
+            let stored = decode_hash("genesis hash", &stored)?;
+            return if stored == given { Ok(()) } else { Err(StateError::GenesisMismatch { stored, given }) };
+        }
+        if genesis.chain_id.is_empty() {
+            return Err(StateError::InvalidGenesis("empty chain id".into()));
+        }
+        let mut seen = HashSet::new();
+        let mut supply = 0u64;
+        for a in &genesis.accounts {
+            if !seen.insert(a.address) {
+                return Err(StateError::InvalidGenesis(format!("account {} is listed twice", a.address)));
+            }
+            // Bounding the total supply by u64 means no later balance can overflow either.
+            supply = supply
+                .checked_add(a.balance)
+                .ok_or_else(|| StateError::InvalidGenesis("total supply overflows u64".into()))?;
+        }
+        let accounts: Vec<(Address, Account)> =
+            genesis.accounts.iter().map(|a| (a.address, Account { balance: a.balance, nonce: 0 })).collect();
+        let leaves = leaves_of(&accounts);
+        let tree = crate::tree::Tree::build(&leaves.iter().map(|(l, _, _)| l.clone()).collect::<Vec<_>>());
+        let db = &inner.db;
+        let mut batch = WriteBatch::default();
+        for (leaf, address, account) in &leaves {
+            batch.put_cf(db.cf(CF_LEAVES), leaf_key(&leaf.key, 0), leaf_value(address, account));
+        }
+        batch.put_cf(db.cf(CF_ROOTS), u64_key(0), tree.root_hash().0);
+        batch.put_cf(db.cf(CF_META), META_GENESIS, given.0);
+        batch.put_cf(db.cf(CF_META), META_CHAIN_ID, genesis.chain_id.as_bytes());
+        batch.put_cf(db.cf(CF_META), META_OLDEST, u64_key(0));
+        batch.put_cf(db.cf(CF_META), META_HEIGHT, u64_key(0));
+        db.write(batch)?;
+        inner.accounts.insert_all(accounts.iter().map(|(a, account)| (*a, Entry { account: *account, version: 0 })));
+        let mut head = Head { chain_id: Some(genesis.chain_id.clone()), ..Head::default() };
+        head.push(0, tree, inner.config.cached_versions);
+        *inner.head.write() = head;
+        inner.metrics.accounts.set(inner.accounts.len() as i64);
+        Ok(())
+    }
+
+    /// Executes `block` on top of the latest height and persists the block, its certificate,
+    /// the state changes, the tx index and the progress marker in one `WriteBatch`.
+    ///
+    /// The header's `state_root` must be the latest root (execution is deferred by one
+    /// block); a different one means this node's state diverged, and nothing is written.
+    pub fn commit_block(&self, block: &CertifiedBlock) -> Result<CommitOutcome, StateError> {
+        let started = Instant::now();
+        let inner = &self.inner;
+        let _writer = inner.commit_lock.lock();
+        let head = inner.head.read().clone();
+        let chain_id = head.chain_id.as_deref().ok_or(StateError::NoGenesis)?;
+        let header = &block.block.header;
+        let height = header.height;
+        if height != head.height + 1 {
+            return Err(StateError::WrongHeight { expected: head.height + 1, got: height });
+        }
+        if header.chain_id != chain_id {
+            return Err(StateError::WrongChain { height, expected: chain_id.to_owned(), got: header.chain_id.clone() });
+        }
+        let parent_root = head.tree().root_hash();
+        if header.state_root != parent_root {
+            return Err(StateError::RootMismatch {
+                height: height - 1,
+                expected: header.state_root,
+                computed: parent_root,
+            });
+        }
+
+        let exec = execute(chain_id, &block.block.txs, |a| self.account(a));
+        failpoint::hit("commit:executed");
+
+        let leaves = leaves_of(&exec.changed);
+        let tree = head.tree().apply(&leaves.iter().map(|(l, _, _)| l.clone()).collect::<Vec<_>>());
+        let state_root = tree.root_hash();
+        let batch = self.commit_batch(block, &exec.receipts, &leaves, &state_root)?;
+        failpoint::hit("commit:batch_built");
+
+        inner.db.write(batch)?;
+        failpoint::hit("commit:written");
+
+        let version =
+            |(_, a, account): &(Arc<Leaf>, Address, Account)| (*a, Entry { account: *account, version: height });
+        inner.accounts.insert_all(leaves.iter().map(version));
+        inner.head.write().push(height, tree, inner.config.cached_versions);
+        self.record_metrics(height, &exec.receipts, started);
+        failpoint::hit("commit:applied");
+
+        self.prune_locked()?;
+        Ok(CommitOutcome { height, state_root, receipts: exec.receipts, touched: exec.touched })
+    }
+
+    /// The one batch of a commit; the progress marker is its last write.
+    fn commit_batch(
+        &self,
+        block: &CertifiedBlock,
+        receipts: &[Receipt],
+        leaves: &[(Arc<Leaf>, Address, Account)],
+        state_root: &Hash,
+    ) -> Result<WriteBatch, StateError> {
+        let db = &self.inner.db;
+        let height = block.block.header.height;
+        let mut batch = WriteBatch::default();
+        let mut stale = Vec::new();
+        let cf_leaves = db.cf(CF_LEAVES);
+        for (leaf, address, account) in leaves {
+            batch.put_cf(cf_leaves, leaf_key(&leaf.key, height), leaf_value(address, account));
+            if let Some(prev) = self.inner.accounts.get(address) {
+                stale.push((leaf.key, prev.version));
+            }
+        }
+        if !stale.is_empty() {
+            batch.put_cf(db.cf(CF_STALE), u64_key(height), encode_stale(&stale));
+        }
+        batch.put_cf(db.cf(CF_ROOTS), u64_key(height), state_root.0);
+        batch.put_cf(db.cf(CF_BLOCKS), u64_key(height), block.to_pb().encode_to_vec());
+        batch.put_cf(db.cf(CF_BLOCK_HASHES), block.block.hash().0, u64_key(height));
+        let cf_tx = db.cf(CF_TX_INDEX);
+        let mut indexed: HashSet<Hash> = HashSet::with_capacity(receipts.len());
+        for (index, r) in receipts.iter().enumerate() {
+            // A tx included again (same bytes, so a replayed nonce) keeps its first location.
+            if !indexed.insert(r.hash) || (!r.success && db.get(CF_TX_INDEX, &r.hash.0)?.is_some()) {
+                continue;
+            }
+            let loc = TxLocation { height, index: index as u32, success: r.success, error: r.error.clone() };
+            batch.put_cf(cf_tx, r.hash.0, loc.encode());
+        }
+        batch.put_cf(db.cf(CF_META), META_HEIGHT, u64_key(height));
+        Ok(batch)
+    }
+
+    fn record_metrics(&self, height: u64, receipts: &[Receipt], started: Instant) {
+        let m = &self.inner.metrics;
+        let ok = receipts.iter().filter(|r| r.success).count() as u64;
+        m.txs.with_label_values(&["success"]).inc_by(ok);
+        m.txs.with_label_values(&["failed"]).inc_by(receipts.len() as u64 - ok);
+        m.height.set(height as i64);
+        m.accounts.set(self.inner.accounts.len() as i64);
+        m.commit_duration.observe(started.elapsed().as_secs_f64());
+    }
+
+    /// Deletes the account versions that no retained height can read any more. Called with
+    /// the commit lock held; its own batch, so a crash before it only delays the pruning.
+    fn prune_locked(&self) -> Result<(), StateError> {
+        let inner = &self.inner;
+        let retain = inner.config.retain_versions;
+        let (latest, oldest) = {
+            let h = inner.head.read();
+            (h.height, h.oldest)
+        };
+        if retain == 0 {
+            return Ok(());
+        }
+        let target = (latest + 1).saturating_sub(retain).min(oldest + MAX_PRUNE_VERSIONS_PER_PASS);
+        if target <= oldest {
+            return Ok(());
+        }
+        let db = &inner.db;
+        let mut batch = WriteBatch::default();
+        // A leaf superseded at version v <= target is needed only by heights below v.
+        for v in oldest + 1..=target {
+            if let Some(record) = db.get(CF_STALE, &u64_key(v))? {
+                for (key, old) in decode_stale(&record)? {
+                    batch.delete_cf(db.cf(CF_LEAVES), leaf_key(&key, old));
+                }
+                batch.delete_cf(db.cf(CF_STALE), u64_key(v));
+            }
+        }
+        batch.put_cf(db.cf(CF_META), META_OLDEST, u64_key(target));
+        // Readers check `oldest` before and after reading, so raise it before deleting.
+        inner.head.write().oldest = target;
+        db.write(batch)?;
+        failpoint::hit("prune:written");
+        inner.head.write().recent.retain(|(h, _)| *h >= target);
+        inner.rebuilt.lock().take_if(|(h, _)| *h < target);
+        inner.metrics.oldest.set(target as i64);
+        Ok(())
+    }
+}

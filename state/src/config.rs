@@ -1,0 +1,22 @@
+//! Tuning knobs of the state store.
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StateConfig {
+    /// Pruning window: tree versions (account values and proofs) are kept for the last
+    /// `retain_versions` heights; older ones are deleted after each commit. 0 keeps everything.
+    pub retain_versions: u64,
+    /// How many recent tree versions stay in memory for proofs without a rebuild.
+    pub cached_versions: usize,
+    /// fsync the write-ahead log on every block commit (off only for benches and tests).
+    pub sync_writes: bool,
+    /// RocksDB block cache, in MiB.
+    pub block_cache_mb: usize,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        StateConfig { retain_versions: 1000, cached_versions: 8, sync_writes: true, block_cache_mb: 256 }
+    }
+}

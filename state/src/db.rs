@@ -1,0 +1,160 @@
+//! RocksDB access: opening (refusing anything that is not a complete database of ours) and
+//! the few typed reads the store needs.
+use crate::config::StateConfig;
+use crate::schema::*;
+use crate::StateError;
+use cairn_proto::{Account, Address, Hash};
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, ErrorKind, Options, ReadOptions,
+    WriteBatch, WriteOptions, DB,
+};
+use std::path::{Path, PathBuf};
+
+pub struct Db {
+    pub db: DB,
+    pub path: PathBuf,
+    sync: bool,
+}
+
+impl Db {
+    /// Opens the database at `path`, creating it if the directory holds none (or only what a
+    /// crash during creation leaves), and refusing anything that is not ours and complete.
+    pub fn open(path: &Path, config: &StateConfig) -> Result<Db, StateError> {
+        let corrupt = |what: String| StateError::Corrupt { path: path.to_owned(), what };
+        let fresh = !path.join("CURRENT").exists();
+        if fresh && has_db_files(path)? {
+            return Err(corrupt("it holds RocksDB data files but no CURRENT file".into()));
+        }
+        let missing_cfs = if fresh { Vec::new() } else { missing_column_families(path)? };
+        let mut opts = Options::default();
+        opts.create_if_missing(fresh);
+        // Column families are created one by one after the database itself, so a crash
+        // during creation can leave some missing; the format marker below decides if that is
+        // an unfinished creation (fine) or damage.
+        opts.create_missing_column_families(fresh || !missing_cfs.is_empty());
+        opts.set_paranoid_checks(true);
+        opts.increase_parallelism(2);
+        opts.set_compression_type(DBCompressionType::Lz4);
+        let mut table = BlockBasedOptions::default();
+        table.set_block_cache(&Cache::new_lru_cache(config.block_cache_mb << 20));
+        table.set_bloom_filter(10.0, false);
+        opts.set_block_based_table_factory(&table);
+        let cfs = ALL_CFS.iter().map(|name| ColumnFamilyDescriptor::new(*name, opts.clone()));
+        let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| match e.kind() {
+            ErrorKind::Corruption | ErrorKind::InvalidArgument | ErrorKind::NotFound => {
+                corrupt(format!("RocksDB refuses to open it: {e}"))
+            }
+            _ => StateError::Db(e),
+        })?;
+        let db = Db { db, path: path.to_owned(), sync: config.sync_writes };
+        match db.get(CF_META, META_FORMAT)? {
+            Some(v) if v == FORMAT_VERSION && missing_cfs.is_empty() => {}
+            Some(v) if v == FORMAT_VERSION => {
+                return Err(corrupt(format!("column families {missing_cfs:?} are missing")));
+            }
+            Some(v) => return Err(corrupt(format!("unknown format {:?}", String::from_utf8_lossy(&v)))),
+            // The marker is the last step of creation: without it the store must be empty.
+            None if db.get(CF_META, META_HEIGHT)?.is_none() && db.get(CF_META, META_GENESIS)?.is_none() => {
+                db.db.put_cf(db.cf(CF_META), META_FORMAT, FORMAT_VERSION)?;
+            }
+            None => return Err(corrupt("no format marker in meta".into())),
+        }
+        Ok(db)
+    }
+
+    pub fn corrupt(&self, what: impl Into<String>) -> StateError {
+        StateError::Corrupt { path: self.path.clone(), what: what.into() }
+    }
+
+    pub fn cf(&self, name: &str) -> &ColumnFamily {
+        // Every column family in ALL_CFS is opened (or the open fails), so this cannot miss.
+        self.db.cf_handle(name).expect("column family opened at startup")
+    }
+
+    pub fn get(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        Ok(self.db.get_cf(self.cf(cf), key)?)
+    }
+
+    pub fn get_u64(&self, cf: &str, key: &[u8], what: &'static str) -> Result<Option<u64>, StateError> {
+        self.get(cf, key)?.map(|v| decode_u64(what, &v)).transpose()
+    }
+
+    pub fn root(&self, version: u64) -> Result<Option<Hash>, StateError> {
+        self.get(CF_ROOTS, &u64_key(version))?.map(|v| decode_hash("state root", &v)).transpose()
+    }
+
+    pub fn write(&self, batch: WriteBatch) -> Result<(), StateError> {
+        let mut opts = WriteOptions::default();
+        opts.set_sync(self.sync);
+        Ok(self.db.write_opt(batch, &opts)?)
+    }
+
+    /// The newest value of `key` at or below `version`.
+    pub fn leaf_at(&self, key: &Hash, version: u64) -> Result<Option<(Address, Account)>, StateError> {
+        let mut it = self.db.raw_iterator_cf(self.cf(CF_LEAVES));
+        it.seek(leaf_key(key, version));
+        match it.key() {
+            Some(k) if k.starts_with(&key.0) => decode_leaf_value(it.value().unwrap_or_default()).map(Some),
+            _ => {
+                it.status()?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Calls `f(key, address, account, written_at)` for every account alive at `version`, in
+    /// key order: the newest record of each key at or below `version`.
+    pub fn scan_leaves_at(
+        &self,
+        version: u64,
+        mut f: impl FnMut(Hash, Address, Account, u64) -> Result<(), StateError>,
+    ) -> Result<(), StateError> {
+        let mut read = ReadOptions::default();
+        read.fill_cache(false);
+        let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_LEAVES), read);
+        it.seek_to_first();
+        let mut last: Option<Hash> = None;
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            let (key, written) = split_leaf_key(k)?;
+            if last != Some(key) && written <= version {
+                last = Some(key);
+                let (address, account) = decode_leaf_value(v)?;
+                f(key, address, account, written)?;
+            }
+            it.next();
+        }
+        Ok(it.status()?)
+    }
+}
+
+/// Whether `path` holds RocksDB data (tables, a write-ahead log or a later manifest), as
+/// opposed to what a crash while creating the database leaves: at most the first manifest,
+/// written just before `CURRENT`, and RocksDB's lock and log files. Such a directory holds
+/// nothing committed and is created afresh.
+fn has_db_files(path: &Path) -> Result<bool, StateError> {
+    let entries = match std::fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(source) => return Err(StateError::Io { path: path.to_owned(), source }),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|source| StateError::Io { path: path.to_owned(), source })?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let later_manifest = name.starts_with("MANIFEST-") && name != "MANIFEST-000001";
+        if later_manifest || name.ends_with(".sst") || name.ends_with(".log") {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Our column families that the database at `path` lacks; an unknown one is an error.
+fn missing_column_families(path: &Path) -> Result<Vec<&'static str>, StateError> {
+    let corrupt = |what: String| StateError::Corrupt { path: path.to_owned(), what };
+    let existing =
+        DB::list_cf(&Options::default(), path).map_err(|e| corrupt(format!("cannot list its column families: {e}")))?;
+    if let Some(unknown) = existing.iter().find(|c| *c != "default" && !ALL_CFS.contains(&c.as_str())) {
+        return Err(corrupt(format!("unknown column family {unknown:?}: not a cairn-state database")));
+    }
+    Ok(ALL_CFS.iter().copied().filter(|c| !existing.iter().any(|e| e == c)).collect())
+}

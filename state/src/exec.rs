@@ -1,0 +1,154 @@
+//! Deterministic execution of a block's transfers (SPEC §2, proto/README.md "Execution").
+//!
+//! Transactions run in block order against an overlay of the accounts they touch. A
+//! transaction that cannot run records a failure reason and changes nothing — not even the
+//! sender's nonce — so every node computes the same result from the same block. All
+//! arithmetic is checked: a would-be overflow is a failure, never a wrap.
+use cairn_proto::{Account, Address, Hash, RejectReason, TxAction, VerifiedTx};
+use std::collections::HashMap;
+
+/// The result of one transaction in a block.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Receipt {
+    pub hash: Hash,
+    pub success: bool,
+    /// The failure reason name (`nonce_too_low`, `insufficient_balance`, …) when it failed.
+    pub error: Option<String>,
+}
+
+/// Failure reasons that execution can record, beyond the mempool's `RejectReason` names.
+pub const BALANCE_OVERFLOW: &str = "balance_overflow";
+pub const NONCE_OVERFLOW: &str = "nonce_overflow";
+
+/// What executing a block produced.
+#[derive(Debug, Default)]
+pub struct Execution {
+    pub receipts: Vec<Receipt>,
+    /// Every account written by a successful transaction, final value, in first-touch order.
+    pub changed: Vec<(Address, Account)>,
+    /// Senders (even of failed txs) and recipients, final values, in first-touch order.
+    pub touched: Vec<(Address, Account)>,
+}
+
+/// One account as execution sees it: its value and whether a successful tx wrote it.
+struct Slot {
+    address: Address,
+    account: Account,
+    changed: bool,
+}
+
+/// Executes `txs` in order on top of the accounts that `base` reads.
+pub fn execute(chain_id: &str, txs: &[VerifiedTx], base: impl Fn(&Address) -> Account) -> Execution {
+    let mut index: HashMap<Address, usize> = HashMap::with_capacity(txs.len() * 2);
+    let mut slots: Vec<Slot> = Vec::with_capacity(txs.len() * 2);
+    let mut slot = |address: Address| -> usize {
+        *index.entry(address).or_insert_with(|| {
+            slots.push(Slot { address, account: base(&address), changed: false });
+            slots.len() - 1
+        })
+    };
+    let mut plan = Vec::with_capacity(txs.len());
+    for tx in txs {
+        let TxAction::Transfer(t) = &tx.body().action;
+        plan.push((slot(tx.sender()), slot(t.recipient)));
+    }
+    let receipts = txs
+        .iter()
+        .zip(plan)
+        .map(|(tx, (s, r))| {
+            let error = apply(chain_id, tx, &mut slots, s, r).err().map(str::to_owned);
+            Receipt { hash: tx.hash(), success: error.is_none(), error }
+        })
+        .collect();
+    let changed = slots.iter().filter(|s| s.changed).map(|s| (s.address, s.account)).collect();
+    let touched = slots.iter().map(|s| (s.address, s.account)).collect();
+    Execution { receipts, changed, touched }
+}
+
+/// Applies one transfer, or returns why it cannot run (leaving `slots` untouched).
+fn apply(chain_id: &str, tx: &VerifiedTx, slots: &mut [Slot], s: usize, r: usize) -> Result<(), &'static str> {
+    let body = tx.body();
+    let TxAction::Transfer(t) = &body.action;
+    if body.chain_id != chain_id {
+        return Err(RejectReason::WrongChainId.name());
+    }
+    let sender = slots[s].account;
+    if body.nonce < sender.nonce {
+        return Err(RejectReason::NonceTooLow.name());
+    }
+    if body.nonce > sender.nonce {
+        return Err(RejectReason::NonceTooHigh.name());
+    }
+    let cost = body.total_cost().ok_or(RejectReason::InsufficientBalance.name())?;
+    let balance = sender.balance.checked_sub(cost).ok_or(RejectReason::InsufficientBalance.name())?;
+    let nonce = sender.nonce.checked_add(1).ok_or(NONCE_OVERFLOW)?;
+    if s == r {
+        // A transfer to oneself only burns the fee; `balance + amount` cannot overflow as it
+        // is at most the balance the sender held.
+        slots[s].account = Account { balance: balance + t.amount, nonce };
+        slots[s].changed = true;
+        return Ok(());
+    }
+    let recipient_balance = slots[r].account.balance.checked_add(t.amount).ok_or(BALANCE_OVERFLOW)?;
+    slots[s].account = Account { balance, nonce };
+    slots[r].account.balance = recipient_balance;
+    slots[s].changed = true;
+    slots[r].changed = true;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_proto::{Keypair, Transfer, TxBody};
+
+    fn tx(key: &Keypair, nonce: u64, to: Address, amount: u64, fee: u64) -> VerifiedTx {
+        TxBody {
+            chain_id: "c".into(),
+            sender: key.address(),
+            nonce,
+            fee,
+            action: TxAction::Transfer(Transfer { recipient: to, amount }),
+        }
+        .sign(key)
+    }
+
+    #[test]
+    fn transfers_fees_nonces_and_failures() {
+        let (a, b) = (Keypair::from_seed([1; 32]), Keypair::from_seed([2; 32]));
+        let base =
+            |addr: &Address| if *addr == a.address() { Account { balance: 100, nonce: 0 } } else { Account::default() };
+        let txs = vec![
+            tx(&a, 0, b.address(), 60, 1), // ok: a 39/1, b 60
+            tx(&a, 1, b.address(), 39, 1), // insufficient: needs 40
+            tx(&a, 0, b.address(), 1, 0),  // nonce too low
+            tx(&a, 5, b.address(), 1, 0),  // nonce too high
+            tx(&b, 0, a.address(), 10, 2), // ok: b 48/1, a 49
+            tx(&a, 1, a.address(), 10, 4), // self transfer burns the fee: a 45/2
+        ];
+        let out = execute("c", &txs, base);
+        let errors: Vec<Option<&str>> = out.receipts.iter().map(|r| r.error.as_deref()).collect();
+        assert_eq!(
+            errors,
+            vec![None, Some("insufficient_balance"), Some("nonce_too_low"), Some("nonce_too_high"), None, None]
+        );
+        assert_eq!(
+            out.changed,
+            vec![(a.address(), Account { balance: 45, nonce: 2 }), (b.address(), Account { balance: 48, nonce: 1 })]
+        );
+    }
+
+    #[test]
+    fn overflow_and_wrong_chain_change_nothing() {
+        let (a, b) = (Keypair::from_seed([1; 32]), Keypair::from_seed([2; 32]));
+        let base = |addr: &Address| Account { balance: if *addr == a.address() { 10 } else { u64::MAX }, nonce: 0 };
+        let mut wrong_chain = tx(&a, 0, b.address(), 1, 0).body().clone();
+        wrong_chain.chain_id = "other".into();
+        let txs = vec![tx(&a, 0, b.address(), 5, 0), tx(&a, 0, b.address(), u64::MAX, 1), wrong_chain.sign(&a)];
+        let out = execute("c", &txs, base);
+        let errors: Vec<Option<&str>> = out.receipts.iter().map(|r| r.error.as_deref()).collect();
+        assert_eq!(errors, vec![Some(BALANCE_OVERFLOW), Some("insufficient_balance"), Some("wrong_chain_id")]);
+        assert!(out.changed.is_empty());
+        assert_eq!(out.touched.len(), 2);
+    }
+}

@@ -1,0 +1,150 @@
+//! The on-disk layout: column families, key encodings and record codecs.
+//!
+//! | column family  | key                                   | value                                   |
+//! |----------------|---------------------------------------|-----------------------------------------|
+//! | `meta`         | name                                  | see the `META_*` constants              |
+//! | `tree_leaves`  | `blake3(address)` ‖ `!version` (BE)   | address ‖ encoded `Account`             |
+//! | `tree_roots`   | version (BE)                          | state root after that version           |
+//! | `tree_stale`   | version (BE)                          | (`key` ‖ superseded version (BE))*      |
+//! | `blocks`       | height (BE)                           | encoded `CertifiedBlock`                |
+//! | `block_hashes` | block hash                            | height (BE)                             |
+//! | `tx_index`     | tx hash                               | height ‖ index (u32) ‖ success ‖ error  |
+//!
+//! Versions are block heights (genesis is 0). Storing `!version` makes a forward seek to
+//! `key ‖ !h` land on the newest version at or below `h`.
+use crate::StateError;
+use cairn_proto::{Account, Address, Hash};
+
+pub const CF_META: &str = "meta";
+pub const CF_LEAVES: &str = "tree_leaves";
+pub const CF_ROOTS: &str = "tree_roots";
+pub const CF_STALE: &str = "tree_stale";
+pub const CF_BLOCKS: &str = "blocks";
+pub const CF_BLOCK_HASHES: &str = "block_hashes";
+pub const CF_TX_INDEX: &str = "tx_index";
+pub const ALL_CFS: [&str; 7] = [CF_META, CF_LEAVES, CF_ROOTS, CF_STALE, CF_BLOCKS, CF_BLOCK_HASHES, CF_TX_INDEX];
+
+/// Identifies the layout; a database with another value is refused.
+pub const META_FORMAT: &[u8] = b"format";
+pub const FORMAT_VERSION: &[u8] = b"cairn-state/1";
+/// blake3 of the canonical genesis JSON.
+pub const META_GENESIS: &[u8] = b"genesis";
+pub const META_CHAIN_ID: &[u8] = b"chain_id";
+/// The commit-progress marker: the last fully committed height, the last put of each batch.
+pub const META_HEIGHT: &[u8] = b"height";
+/// The oldest version whose tree is still retained (pruning moves it forward).
+pub const META_OLDEST: &[u8] = b"oldest";
+
+pub fn u64_key(v: u64) -> [u8; 8] {
+    v.to_be_bytes()
+}
+
+pub fn decode_u64(what: &'static str, b: &[u8]) -> Result<u64, StateError> {
+    <[u8; 8]>::try_from(b).map(u64::from_be_bytes).map_err(|_| StateError::bad_record(what, "not 8 bytes"))
+}
+
+pub fn decode_hash(what: &'static str, b: &[u8]) -> Result<Hash, StateError> {
+    Hash::from_slice(b).map_err(|e| StateError::bad_record(what, e))
+}
+
+pub fn leaf_key(key: &Hash, version: u64) -> [u8; 40] {
+    let mut k = [0u8; 40];
+    k[..32].copy_from_slice(&key.0);
+    k[32..].copy_from_slice(&(!version).to_be_bytes());
+    k
+}
+
+/// Splits a `tree_leaves` key into (tree key, version).
+pub fn split_leaf_key(k: &[u8]) -> Result<(Hash, u64), StateError> {
+    if k.len() != 40 {
+        return Err(StateError::bad_record("leaf key", format!("{} bytes, expected 40", k.len())));
+    }
+    Ok((decode_hash("leaf key", &k[..32])?, !decode_u64("leaf version", &k[32..])?))
+}
+
+pub fn leaf_value(address: &Address, account: &Account) -> Vec<u8> {
+    let mut v = Vec::with_capacity(32 + 20);
+    v.extend_from_slice(&address.0);
+    v.extend_from_slice(&account.encode());
+    v
+}
+
+pub fn decode_leaf_value(v: &[u8]) -> Result<(Address, Account), StateError> {
+    if v.len() < 32 {
+        return Err(StateError::bad_record("leaf", "shorter than an address"));
+    }
+    let address = Address::from_slice(&v[..32]).map_err(|e| StateError::bad_record("leaf", e))?;
+    let account = Account::decode(&v[32..]).map_err(|e| StateError::bad_record("leaf", e))?;
+    Ok((address, account))
+}
+
+/// Where a transaction landed and how it ended.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TxLocation {
+    pub height: u64,
+    pub index: u32,
+    pub success: bool,
+    pub error: Option<String>,
+}
+
+impl TxLocation {
+    pub fn encode(&self) -> Vec<u8> {
+        let err = self.error.as_deref().unwrap_or("");
+        let mut v = Vec::with_capacity(13 + err.len());
+        v.extend_from_slice(&self.height.to_be_bytes());
+        v.extend_from_slice(&self.index.to_be_bytes());
+        v.push(self.success as u8);
+        v.extend_from_slice(err.as_bytes());
+        v
+    }
+
+    pub fn decode(v: &[u8]) -> Result<Self, StateError> {
+        if v.len() < 13 || v[12] > 1 {
+            return Err(StateError::bad_record("tx index", "malformed"));
+        }
+        let height = decode_u64("tx height", &v[..8])?;
+        let index = u32::from_be_bytes([v[8], v[9], v[10], v[11]]);
+        let success = v[12] == 1;
+        let error = std::str::from_utf8(&v[13..]).map_err(|e| StateError::bad_record("tx error", e))?;
+        Ok(TxLocation { height, index, success, error: (!success).then(|| error.to_owned()) })
+    }
+}
+
+/// One `tree_stale` record: the leaves a version superseded, as (key, old version) pairs.
+pub fn encode_stale(entries: &[(Hash, u64)]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(entries.len() * 40);
+    for (key, version) in entries {
+        v.extend_from_slice(&key.0);
+        v.extend_from_slice(&version.to_be_bytes());
+    }
+    v
+}
+
+pub fn decode_stale(v: &[u8]) -> Result<Vec<(Hash, u64)>, StateError> {
+    if !v.len().is_multiple_of(40) {
+        return Err(StateError::bad_record("stale index", "length is not a multiple of 40"));
+    }
+    v.chunks_exact(40)
+        .map(|c| Ok((decode_hash("stale key", &c[..32])?, decode_u64("stale version", &c[32..])?)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip() {
+        let loc = TxLocation { height: 7, index: 3, success: false, error: Some("nonce_too_low".into()) };
+        assert_eq!(TxLocation::decode(&loc.encode()).unwrap(), loc);
+        let ok = TxLocation { height: 1, index: 0, success: true, error: None };
+        assert_eq!(TxLocation::decode(&ok.encode()).unwrap(), ok);
+        let k = Hash::of(b"k");
+        assert_eq!(split_leaf_key(&leaf_key(&k, 42)).unwrap(), (k, 42));
+        assert!(leaf_key(&k, 5) < leaf_key(&k, 4), "newer versions sort first");
+        let stale = vec![(k, 1), (Hash::of(b"j"), u64::MAX)];
+        assert_eq!(decode_stale(&encode_stale(&stale)).unwrap(), stale);
+        let (a, acct) = (Address([9; 32]), Account { balance: 5, nonce: 2 });
+        assert_eq!(decode_leaf_value(&leaf_value(&a, &acct)).unwrap(), (a, acct));
+    }
+}

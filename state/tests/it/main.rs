@@ -1,0 +1,9 @@
+//! Integration tests of cairn-state (one binary).
+mod commit;
+mod common;
+mod corruption;
+mod crash;
+mod proofs;
+mod pruning;
+mod snapshot;
+mod tree_model;
