@@ -2,6 +2,7 @@
 //! reflection (v1 and v1alpha) so that stock tools (grpcurl, grpc_health_probe, Python's
 //! grpcio-reflection) work without our .proto files.
 use crate::api::{ApiError, NodeApi, TxStatus};
+use crate::coalesce::Coalescer;
 use crate::metrics::RpcMetrics;
 use crate::ratelimit::IpRateLimiter;
 use bytes::Bytes;
@@ -23,6 +24,8 @@ pub const CODE_METADATA: &str = "cairn-code";
 /// The `Node` service over a `NodeApi`.
 pub struct NodeService {
     pub api: Arc<dyn NodeApi>,
+    /// Single-tx `SubmitTx` calls go through here, to reach the node in batches.
+    pub singles: Coalescer,
     pub metrics: RpcMetrics,
     pub limiter: IpRateLimiter,
     pub max_batch: usize,
@@ -158,16 +161,17 @@ impl Node for NodeService {
     /// one `SubmitResult` per tx in order.
     async fn submit_tx(&self, req: Request<pb::SubmitTxRequest>) -> Result<Response<pb::SubmitTxResponse>, Status> {
         let start = self.admit("grpc.SubmitTx", &req)?;
-        let txs = req.into_inner().txs;
-        let r = if txs.len() == 1 {
-            match self.submit(txs).await.map(|mut v| v.pop()) {
-                Ok(Some(Err(rej))) => Err(rejection_status(&rej)),
-                Ok(Some(Ok(h))) => Ok(pb::SubmitTxResponse { results: vec![submit_result(Ok(h))] }),
-                Ok(None) => Err(Status::internal("no result")),
-                Err(s) => Err(s),
+        let mut txs = req.into_inner().txs;
+        let r = match (txs.pop(), txs.is_empty()) {
+            (Some(tx), true) => match self.singles.submit(tx).await {
+                Some(Err(rej)) => Err(rejection_status(&rej)),
+                Some(Ok(h)) => Ok(pb::SubmitTxResponse { results: vec![submit_result(Ok(h))] }),
+                None => Err(Status::internal("the node returned no result")),
+            },
+            (last, _) => {
+                txs.extend(last);
+                self.submit_many(txs).await
             }
-        } else {
-            self.submit_many(txs).await
         };
         self.done("grpc.SubmitTx", start, r)
     }
@@ -187,6 +191,7 @@ impl Node for NodeService {
         let (tx, rx) = tokio::sync::mpsc::channel(self.stream_buffer.max(1));
         let svc = NodeService {
             api: self.api.clone(),
+            singles: self.singles.clone(),
             metrics: self.metrics.clone(),
             limiter: self.limiter.clone(),
             max_batch: self.max_batch,

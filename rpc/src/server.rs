@@ -1,5 +1,6 @@
 //! Starting and stopping the three servers (JSON-RPC, gRPC, metrics) as one unit.
 use crate::api::NodeApi;
+use crate::coalesce::Coalescer;
 use crate::config::RpcConfig;
 use crate::error::RpcError;
 use crate::grpc::NodeService;
@@ -77,7 +78,12 @@ pub async fn serve(
 
     let (metrics_listener, metrics_addr) = bind("metrics", config.metrics_addr).await?;
     let (grpc_listener, grpc_addr) = bind("gRPC", config.grpc_addr).await?;
-    let jsonrpc = crate::jsonrpc::start(&config, api.clone(), metrics.clone(), limiter.clone()).await?;
+    // One worker per core: each drives one mempool batch at a time.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let (singles, submit_workers) = Coalescer::spawn(api.clone(), config.max_batch, workers);
+    background.extend(submit_workers);
+    let jsonrpc =
+        crate::jsonrpc::start(&config, api.clone(), singles.clone(), metrics.clone(), limiter.clone()).await?;
     background.push(tokio::spawn(serve_metrics(metrics_listener, registry)));
 
     let (health, health_svc) = tonic_health::server::health_reporter();
@@ -90,6 +96,7 @@ pub async fn serve(
     let (streams_stop, streams_rx) = tokio::sync::watch::channel(false);
     let node = NodeServer::new(NodeService {
         api,
+        singles,
         metrics,
         limiter,
         max_batch: config.max_batch,

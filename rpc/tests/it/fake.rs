@@ -36,6 +36,8 @@ pub struct Chain {
     pub ready: bool,
     /// Delay added to every `submit`, to exercise the request timeout.
     pub submit_delay: Duration,
+    /// How many times `submit` was called (to see single submissions coalesced).
+    pub submit_calls: usize,
 }
 
 impl FakeNode {
@@ -179,6 +181,7 @@ impl NodeApi for FakeNode {
             tokio::time::sleep(delay).await;
         }
         let mut c = self.inner.lock();
+        c.submit_calls += 1;
         txs.into_iter()
             .map(|raw| {
                 let tx = Self::check(&c, raw)?;

@@ -152,3 +152,20 @@ async fn json_rpc_batches_are_served_and_limited() {
     assert_eq!(rp["error"]["code"], -32602, "tx_submitBatch over max_batch: {rp}");
     h.stop().await;
 }
+
+#[tokio::test]
+async fn concurrent_single_submits_reach_the_node_in_batches() {
+    let h = Harness::start().await;
+    // While the node is busy with one call, the others queue up behind it.
+    h.node.inner.lock().submit_delay = std::time::Duration::from_millis(300);
+    let txs: Vec<_> = h.keys[..5].iter().flat_map(|k| (0..8).map(move |n| transfer(k, n, 1, 1, CHAIN_ID))).collect();
+    let client = h.ws_client().await;
+    let calls = txs.iter().map(|tx| client.request::<Value, _>("tx_submit", rpc_params![tx_hex(tx)]));
+    let results = futures::future::join_all(calls).await;
+    for (tx, r) in txs.iter().zip(results) {
+        assert_eq!(r.unwrap(), json!({ "hash": tx.hash().to_hex() }), "each caller gets its own answer");
+    }
+    let calls = h.node.inner.lock().submit_calls;
+    assert!(calls < txs.len() / 4, "{} single submits took {calls} node calls", txs.len());
+    h.stop().await;
+}
