@@ -48,7 +48,13 @@ impl NodeApi for Stub {
         Vec::new()
     }
     fn account(&self, address: &Address, _: Option<u64>, _: bool) -> Result<AccountInfo, ApiError> {
-        Ok(AccountInfo { address: *address, account: Default::default(), height: 42, state_root: Hash::ZERO, proof: None })
+        Ok(AccountInfo {
+            address: *address,
+            account: Default::default(),
+            height: 42,
+            state_root: Hash::ZERO,
+            proof: None,
+        })
     }
     fn mempool(&self) -> MempoolInfo {
         MempoolInfo { size: 0, bytes: 0, capacity: 0 }
@@ -107,7 +113,9 @@ fn bench(c: &mut Criterion) {
     let (j, g, _) = handle.local_addrs();
     let http = jsonrpsee::http_client::HttpClientBuilder::default().build(format!("http://{j}")).expect("http client");
     let ws = rt
-        .block_on(jsonrpsee::ws_client::WsClientBuilder::default().max_concurrent_requests(4096).build(format!("ws://{j}")))
+        .block_on(
+            jsonrpsee::ws_client::WsClientBuilder::default().max_concurrent_requests(4096).build(format!("ws://{j}")),
+        )
         .expect("ws client");
     let grpc = rt.block_on(pb::node_client::NodeClient::connect(format!("http://{g}"))).expect("grpc client");
 
@@ -123,7 +131,8 @@ fn bench(c: &mut Criterion) {
     group.bench_function("chain_status/http_64_concurrent", |b| {
         b.iter_custom(|iters| {
             timed(&rt, iters, || async {
-                let calls = (0..CONCURRENT).map(|_| http.request::<serde_json::Value, _>("chain_status", rpc_params![]));
+                let calls =
+                    (0..CONCURRENT).map(|_| http.request::<serde_json::Value, _>("chain_status", rpc_params![]));
                 for r in futures::future::join_all(calls).await {
                     r.expect("chain_status");
                 }
@@ -156,7 +165,8 @@ fn bench(c: &mut Criterion) {
     group.bench_function("tx_submit/ws_64_concurrent", |b| {
         b.iter_custom(|iters| {
             timed(&rt, iters, || async {
-                let calls = hexes[..CONCURRENT].iter().map(|h| ws.request::<serde_json::Value, _>("tx_submit", rpc_params![h]));
+                let calls =
+                    hexes[..CONCURRENT].iter().map(|h| ws.request::<serde_json::Value, _>("tx_submit", rpc_params![h]));
                 for r in futures::future::join_all(calls).await {
                     r.expect("tx_submit");
                 }
@@ -168,7 +178,8 @@ fn bench(c: &mut Criterion) {
     group.bench_function("tx_submitBatch/http_1000", |b| {
         b.iter_custom(|iters| {
             timed(&rt, iters, || async {
-                let r: Vec<serde_json::Value> = http.request("tx_submitBatch", rpc_params![&hexes]).await.expect("batch");
+                let r: Vec<serde_json::Value> =
+                    http.request("tx_submitBatch", rpc_params![&hexes]).await.expect("batch");
                 assert_eq!(r.len(), BATCH);
             })
         })

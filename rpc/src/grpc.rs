@@ -2,6 +2,7 @@
 //! reflection (v1 and v1alpha) so that stock tools (grpcurl, grpc_health_probe, Python's
 //! grpcio-reflection) work without our .proto files.
 use crate::api::{ApiError, NodeApi, TxStatus};
+use crate::coalesce::Coalescer;
 use crate::metrics::RpcMetrics;
 use crate::ratelimit::IpRateLimiter;
 use bytes::Bytes;
@@ -23,11 +24,15 @@ pub const CODE_METADATA: &str = "cairn-code";
 /// The `Node` service over a `NodeApi`.
 pub struct NodeService {
     pub api: Arc<dyn NodeApi>,
+    /// Single-tx `SubmitTx` calls go through here, to reach the node in batches.
+    pub singles: Coalescer,
     pub metrics: RpcMetrics,
     pub limiter: IpRateLimiter,
     pub max_batch: usize,
     /// Responses queued per `SubmitTxStream` before the server stops reading requests.
     pub stream_buffer: usize,
+    /// Becomes true when the server stops: open streams end so that shutdown can finish.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The gRPC status for a refused transaction: the code follows gRPC's guidance (state-free
@@ -121,6 +126,16 @@ impl NodeService {
     }
 }
 
+impl NodeService {
+    /// Resolves when the server is stopping.
+    fn closing(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.shutdown.clone();
+        async move {
+            let _ = rx.wait_for(|stopping| *stopping).await;
+        }
+    }
+}
+
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
 #[tonic::async_trait]
@@ -146,16 +161,17 @@ impl Node for NodeService {
     /// one `SubmitResult` per tx in order.
     async fn submit_tx(&self, req: Request<pb::SubmitTxRequest>) -> Result<Response<pb::SubmitTxResponse>, Status> {
         let start = self.admit("grpc.SubmitTx", &req)?;
-        let txs = req.into_inner().txs;
-        let r = if txs.len() == 1 {
-            match self.submit(txs).await.map(|mut v| v.pop()) {
-                Ok(Some(Err(rej))) => Err(rejection_status(&rej)),
-                Ok(Some(Ok(h))) => Ok(pb::SubmitTxResponse { results: vec![submit_result(Ok(h))] }),
-                Ok(None) => Err(Status::internal("no result")),
-                Err(s) => Err(s),
+        let mut txs = req.into_inner().txs;
+        let r = match (txs.pop(), txs.is_empty()) {
+            (Some(tx), true) => match self.singles.submit(tx).await {
+                Some(Err(rej)) => Err(rejection_status(&rej)),
+                Some(Ok(h)) => Ok(pb::SubmitTxResponse { results: vec![submit_result(Ok(h))] }),
+                None => Err(Status::internal("the node returned no result")),
+            },
+            (last, _) => {
+                txs.extend(last);
+                self.submit_many(txs).await
             }
-        } else {
-            self.submit_many(txs).await
         };
         self.done("grpc.SubmitTx", start, r)
     }
@@ -175,10 +191,12 @@ impl Node for NodeService {
         let (tx, rx) = tokio::sync::mpsc::channel(self.stream_buffer.max(1));
         let svc = NodeService {
             api: self.api.clone(),
+            singles: self.singles.clone(),
             metrics: self.metrics.clone(),
             limiter: self.limiter.clone(),
             max_batch: self.max_batch,
             stream_buffer: self.stream_buffer,
+            shutdown: self.shutdown.clone(),
         };
         tokio::spawn(async move {
             while let Some(msg) = incoming.next().await {
@@ -197,7 +215,8 @@ impl Node for NodeService {
                 }
             }
         });
-        self.done("grpc.SubmitTxStream", start, Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)) as _))
+        let out = tokio_stream::wrappers::ReceiverStream::new(rx).take_until(self.closing());
+        self.done("grpc.SubmitTxStream", start, Ok(Box::pin(out) as _))
     }
 
     async fn get_tx(&self, req: Request<pb::GetTxRequest>) -> Result<Response<pb::GetTxResponse>, Status> {
@@ -283,7 +302,8 @@ impl Node for NodeService {
                 let out = if *failed { None } else { Some(r) };
                 *failed = out.as_ref().is_some_and(|r| r.is_err());
                 futures::future::ready(out)
-            });
+            })
+            .take_until(self.closing());
         self.done("grpc.SubscribeBlocks", start, Ok(Box::pin(stream) as _))
     }
 }

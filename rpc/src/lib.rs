@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod api;
+mod coalesce;
 mod config;
 mod conn_limit;
 mod error;

@@ -31,11 +31,9 @@ pub struct RpcMetrics {
 
 impl RpcMetrics {
     pub fn new(registry: &Registry) -> Result<Self, RpcError> {
-        let requests = IntCounterVec::new(
-            Opts::new("cairn_rpc_requests_total", "RPC requests received, by method"),
-            &["method"],
-        )
-        .map_err(|source| RpcError::Metrics { name: "cairn_rpc_requests_total", source })?;
+        let requests =
+            IntCounterVec::new(Opts::new("cairn_rpc_requests_total", "RPC requests received, by method"), &["method"])
+                .map_err(|source| RpcError::Metrics { name: "cairn_rpc_requests_total", source })?;
         let duration = HistogramVec::new(
             HistogramOpts::new("cairn_rpc_request_duration_seconds", "Time to answer one RPC request, by method")
                 .buckets(vec![0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0]),

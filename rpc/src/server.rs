@@ -1,5 +1,6 @@
 //! Starting and stopping the three servers (JSON-RPC, gRPC, metrics) as one unit.
 use crate::api::NodeApi;
+use crate::coalesce::Coalescer;
 use crate::config::RpcConfig;
 use crate::error::RpcError;
 use crate::grpc::NodeService;
@@ -13,12 +14,16 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tonic_health::ServingStatus;
 
+/// How long `stop` waits for gRPC clients to finish before closing their connections.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// The running RPC servers. Dropping it leaves them running until the runtime ends; call
 /// [`RpcHandle::stop`] to shut down cleanly.
 pub struct RpcHandle {
     addrs: (SocketAddr, SocketAddr, SocketAddr),
     jsonrpc: crate::jsonrpc::JsonRpcServer,
     grpc_stop: tokio::sync::oneshot::Sender<()>,
+    streams_stop: tokio::sync::watch::Sender<bool>,
     grpc_task: JoinHandle<()>,
     background: Vec<JoinHandle<()>>,
 }
@@ -35,10 +40,18 @@ impl RpcHandle {
         let _ = self.jsonrpc.handle.stop();
         self.jsonrpc.handle.stopped().await;
         let _ = self.jsonrpc.task.await;
+        let _ = self.streams_stop.send(true);
         let _ = self.grpc_stop.send(());
-        let _ = self.grpc_task.await;
+        let mut grpc = self.grpc_task;
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut grpc).await.is_err() {
+            tracing::warn!("gRPC connections did not close within {SHUTDOWN_GRACE:?}; dropping them");
+            grpc.abort();
+            let _ = grpc.await;
+        }
         for t in self.background {
             t.abort();
+            // Wait for the task to be dropped, so that its listener is closed on return.
+            let _ = t.await;
         }
     }
 }
@@ -51,7 +64,11 @@ async fn bind(server: &'static str, addr: SocketAddr) -> Result<(TcpListener, So
 
 /// Starts the JSON-RPC/WebSocket/health server, the gRPC server and the `/metrics` server,
 /// registering the RPC metrics in `registry` (and exposing all of `registry` on `/metrics`).
-pub async fn serve(config: RpcConfig, api: Arc<dyn NodeApi>, registry: prometheus::Registry) -> Result<RpcHandle, RpcError> {
+pub async fn serve(
+    config: RpcConfig,
+    api: Arc<dyn NodeApi>,
+    registry: prometheus::Registry,
+) -> Result<RpcHandle, RpcError> {
     if config.max_batch == 0 {
         return Err(RpcError::Config { field: "max_batch", reason: "must be at least 1".into() });
     }
@@ -61,24 +78,30 @@ pub async fn serve(config: RpcConfig, api: Arc<dyn NodeApi>, registry: prometheu
 
     let (metrics_listener, metrics_addr) = bind("metrics", config.metrics_addr).await?;
     let (grpc_listener, grpc_addr) = bind("gRPC", config.grpc_addr).await?;
-    let jsonrpc = crate::jsonrpc::start(&config, api.clone(), metrics.clone(), limiter.clone()).await?;
+    // One worker per core: each drives one mempool batch at a time.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let (singles, submit_workers) = Coalescer::spawn(api.clone(), config.max_batch, workers);
+    background.extend(submit_workers);
+    let jsonrpc =
+        crate::jsonrpc::start(&config, api.clone(), singles.clone(), metrics.clone(), limiter.clone()).await?;
     background.push(tokio::spawn(serve_metrics(metrics_listener, registry)));
 
     let (health, health_svc) = tonic_health::server::health_reporter();
     health.set_serving::<NodeServer<NodeService>>().await;
     background.push(tokio::spawn(track_readiness(health, api.clone())));
-    let reflection_v1 = reflection()
-        .build_v1()
-        .map_err(|e| RpcError::Setup { what: "gRPC reflection", reason: e.to_string() })?;
-    let reflection_v1alpha = reflection()
-        .build_v1alpha()
-        .map_err(|e| RpcError::Setup { what: "gRPC reflection", reason: e.to_string() })?;
+    let reflection_v1 =
+        reflection().build_v1().map_err(|e| RpcError::Setup { what: "gRPC reflection", reason: e.to_string() })?;
+    let reflection_v1alpha =
+        reflection().build_v1alpha().map_err(|e| RpcError::Setup { what: "gRPC reflection", reason: e.to_string() })?;
+    let (streams_stop, streams_rx) = tokio::sync::watch::channel(false);
     let node = NodeServer::new(NodeService {
         api,
+        singles,
         metrics,
         limiter,
         max_batch: config.max_batch,
         stream_buffer: config.ws_buffer,
+        shutdown: streams_rx,
     })
     .max_decoding_message_size(config.max_body_bytes as usize);
 
@@ -97,7 +120,14 @@ pub async fn serve(config: RpcConfig, api: Arc<dyn NodeApi>, registry: prometheu
     });
 
     tracing::info!(jsonrpc = %jsonrpc.addr, grpc = %grpc_addr, metrics = %metrics_addr, "RPC servers listening");
-    Ok(RpcHandle { addrs: (jsonrpc.addr, grpc_addr, metrics_addr), jsonrpc, grpc_stop, grpc_task, background })
+    Ok(RpcHandle {
+        addrs: (jsonrpc.addr, grpc_addr, metrics_addr),
+        jsonrpc,
+        grpc_stop,
+        streams_stop,
+        grpc_task,
+        background,
+    })
 }
 
 /// Reflection over our `.proto` files and the health service (v1 and v1alpha are built from it).

@@ -6,6 +6,7 @@ use super::json::{
     StatusJson, SubmitJson, TxJson,
 };
 use crate::api::NodeApi;
+use crate::coalesce::Coalescer;
 use bytes::Bytes;
 use cairn_proto::{Address, Hash};
 use jsonrpsee::core::server::{PendingSubscriptionSink, SubscriptionMessage, SubscriptionSink, TrySendError};
@@ -38,6 +39,8 @@ pub const NEW_HEAD_NOTIFICATION: &str = "chain_newHead";
 /// What the methods share: the node and the limits they enforce themselves.
 pub struct Ctx {
     pub api: Arc<dyn NodeApi>,
+    /// Single-tx submissions go through here, to reach the node in batches.
+    pub singles: Coalescer,
     pub max_batch: usize,
 }
 
@@ -83,7 +86,7 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
 
 async fn tx_submit(p: Params<'static>, ctx: Arc<Ctx>) -> Result<HashJson, ErrorObjectOwned> {
     let tx = decode_tx(&p.one::<String>()?)?;
-    match ctx.api.submit(vec![tx]).await.pop() {
+    match ctx.singles.submit(tx).await {
         Some(Ok(hash)) => Ok(HashJson { hash }),
         Some(Err(rej)) => Err(rejection_error(&rej)),
         None => Err(no_result()),
@@ -106,7 +109,11 @@ async fn new_heads(pending: PendingSubscriptionSink, ctx: Arc<Ctx>) -> Result<()
 
 /// The node answered a batch with fewer results than txs (a node bug, reported as such).
 fn no_result() -> ErrorObjectOwned {
-    error_with_reason(jsonrpsee::types::error::INTERNAL_ERROR_CODE, "the node returned no result for this tx", "internal")
+    error_with_reason(
+        jsonrpsee::types::error::INTERNAL_ERROR_CODE,
+        "the node returned no result for this tx",
+        "internal",
+    )
 }
 
 /// A successful result (jsonrpsee answers `Result`s, not bare structs).

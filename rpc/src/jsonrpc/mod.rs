@@ -10,6 +10,7 @@ pub use json::{NOT_FOUND_CODE, RATE_LIMITED_CODE, TIMEOUT_CODE};
 pub use methods::{METHODS, NEW_HEAD_NOTIFICATION};
 
 use crate::api::NodeApi;
+use crate::coalesce::Coalescer;
 use crate::config::RpcConfig;
 use crate::error::RpcError;
 use crate::metrics::RpcMetrics;
@@ -60,6 +61,7 @@ fn cors(origins: &[String]) -> Result<CorsLayer, RpcError> {
 pub(crate) async fn start(
     config: &RpcConfig,
     api: Arc<dyn NodeApi>,
+    singles: Coalescer,
     metrics: RpcMetrics,
     limiter: IpRateLimiter,
 ) -> Result<JsonRpcServer, RpcError> {
@@ -81,10 +83,14 @@ pub(crate) async fn start(
         .set_batch_request_config(BatchRequestConfig::Limit(u32::try_from(config.max_batch).unwrap_or(u32::MAX)))
         .set_message_buffer_capacity(u32::try_from(config.ws_buffer.max(1)).unwrap_or(u32::MAX))
         .build();
-    let rpc_middleware =
-        RpcServiceBuilder::new().layer(CallGuardLayer { metrics, limiter: limiter.clone(), timeout: config.request_timeout });
+    let rpc_middleware = RpcServiceBuilder::new().layer(CallGuardLayer {
+        metrics,
+        limiter: limiter.clone(),
+        timeout: config.request_timeout,
+    });
     let builder = Server::builder().set_config(server_cfg).set_rpc_middleware(rpc_middleware).to_service_builder();
-    let methods: Methods = methods::module(methods::Ctx { api: api.clone(), max_batch: config.max_batch }).into();
+    let methods: Methods =
+        methods::module(methods::Ctx { api: api.clone(), singles, max_batch: config.max_batch }).into();
     let shared = Arc::new(GateShared { api, limiter });
     let (stop_handle, handle) = stop_channel();
 

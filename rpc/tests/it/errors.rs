@@ -45,7 +45,8 @@ async fn input_for(h: &Harness, reason: RejectReason) -> String {
         RejectReason::MempoolFull => {
             let per = CAPACITY / SENDER_LIMIT;
             for key in &h.keys[1..=per] {
-                let txs: Vec<String> = (0..SENDER_LIMIT as u64).map(|n| tx_hex(&transfer(key, n, 1, 1, CHAIN_ID))).collect();
+                let txs: Vec<String> =
+                    (0..SENDER_LIMIT as u64).map(|n| tx_hex(&transfer(key, n, 1, 1, CHAIN_ID))).collect();
                 let res = h.result("tx_submitBatch", json!([txs])).await;
                 assert!(res.as_array().unwrap().iter().all(|r| r.get("hash").is_some()), "{res}");
             }

@@ -6,9 +6,7 @@ use cairn_proto::{
     pb, Account, Address, Block, Certificate, DuplicateVoteEvidence, Hash, Header, Keypair, RejectReason, Transfer,
     TxAction, TxBody, TxRejection, UncheckedTx, Validator, VerifiedTx, Vote, VoteKind,
 };
-use cairn_rpc::{
-    AccountInfo, ApiError, BlockInfo, MempoolInfo, NewHead, NodeApi, NodeStatus, PeerInfo, TxStatus,
-};
+use cairn_rpc::{AccountInfo, ApiError, BlockInfo, MempoolInfo, NewHead, NodeApi, NodeStatus, PeerInfo, TxStatus};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -38,6 +36,8 @@ pub struct Chain {
     pub ready: bool,
     /// Delay added to every `submit`, to exercise the request timeout.
     pub submit_delay: Duration,
+    /// How many times `submit` was called (to see single submissions coalesced).
+    pub submit_calls: usize,
 }
 
 impl FakeNode {
@@ -47,7 +47,11 @@ impl FakeNode {
         for a in funded {
             chain.accounts.insert(*a, Account { balance: GENESIS_BALANCE, nonce: 0 });
         }
-        FakeNode { inner: Mutex::new(chain), heads: broadcast::channel(broadcast_capacity).0, validator: Keypair::from_seed([9; 32]) }
+        FakeNode {
+            inner: Mutex::new(chain),
+            heads: broadcast::channel(broadcast_capacity).0,
+            validator: Keypair::from_seed([9; 32]),
+        }
     }
 
     fn check(c: &Chain, raw: Bytes) -> Result<VerifiedTx, TxRejection> {
@@ -177,6 +181,7 @@ impl NodeApi for FakeNode {
             tokio::time::sleep(delay).await;
         }
         let mut c = self.inner.lock();
+        c.submit_calls += 1;
         txs.into_iter()
             .map(|raw| {
                 let tx = Self::check(&c, raw)?;
@@ -233,7 +238,11 @@ impl NodeApi for FakeNode {
 
     fn peers(&self) -> Vec<PeerInfo> {
         vec![
-            PeerInfo { peer_id: "peer-a".into(), address: "/ip4/127.0.0.1/tcp/26610".into(), validator: Some(Address([7; 32])) },
+            PeerInfo {
+                peer_id: "peer-a".into(),
+                address: "/ip4/127.0.0.1/tcp/26610".into(),
+                validator: Some(Address([7; 32])),
+            },
             PeerInfo { peer_id: "peer-b".into(), address: "/ip4/127.0.0.1/tcp/26620".into(), validator: None },
         ]
     }

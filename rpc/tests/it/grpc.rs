@@ -81,7 +81,8 @@ async fn submit_stream_answers_each_message_in_order() {
             ],
         })
         .collect();
-    let expected: Vec<Vec<u8>> = msgs.iter().map(|m| cairn_proto::UncheckedTx::decode(m.txs[0].clone()).unwrap().hash.0.to_vec()).collect();
+    let expected: Vec<Vec<u8>> =
+        msgs.iter().map(|m| cairn_proto::UncheckedTx::decode(m.txs[0].clone()).unwrap().hash.0.to_vec()).collect();
     let mut out = c.submit_tx_stream(futures::stream::iter(msgs)).await.unwrap().into_inner();
     for want in expected {
         let rp = tokio::time::timeout(Duration::from_secs(5), out.next()).await.unwrap().unwrap().unwrap();

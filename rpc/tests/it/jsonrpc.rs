@@ -15,7 +15,8 @@ async fn chain_status_has_the_spec_fields() {
     h.node.commit_block();
     let st = h.result("chain_status", json!([])).await;
     let keys: Vec<&str> = st.as_object().unwrap().keys().map(String::as_str).collect();
-    for k in ["chain_id", "node_id", "validator", "height", "block_hash", "state_root", "block_time_ms", "syncing", "peers"]
+    for k in
+        ["chain_id", "node_id", "validator", "height", "block_hash", "state_root", "block_time_ms", "syncing", "peers"]
     {
         assert!(keys.contains(&k), "missing {k} in {st}");
     }
@@ -40,7 +41,10 @@ async fn submit_get_and_follow_a_tx_to_committed() {
 
     h.node.commit_block();
     let done = h.result("tx_get", json!([tx.hash().to_hex()])).await;
-    assert_eq!(done, json!({ "hash": tx.hash().to_hex(), "status": "committed", "height": 1, "index": 0, "success": true }));
+    assert_eq!(
+        done,
+        json!({ "hash": tx.hash().to_hex(), "status": "committed", "height": 1, "index": 0, "success": true })
+    );
     let unknown = h.result("tx_get", json!(["00".repeat(32)])).await;
     assert_eq!(unknown["status"], "unknown");
 
@@ -141,10 +145,27 @@ async fn json_rpc_batches_are_served_and_limited() {
     assert_eq!(status, 200);
     assert_eq!(body.as_array().map(Vec::len), Some(3));
     let (_, body) = h.post_raw(json!([call(1), call(2), call(3), call(4)]).to_string()).await;
-    assert_eq!(body["error"]["code"], -32600, "batch over max_batch is refused: {body}");
+    assert_eq!(body["error"]["code"], -32010, "batch over max_batch is refused (jsonrpsee's code): {body}");
 
     let too_many: Vec<String> = (0..4).map(|_| "00".into()).collect();
     let rp = h.call("tx_submitBatch", json!([too_many])).await;
     assert_eq!(rp["error"]["code"], -32602, "tx_submitBatch over max_batch: {rp}");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_single_submits_reach_the_node_in_batches() {
+    let h = Harness::start().await;
+    // While the node is busy with one call, the others queue up behind it.
+    h.node.inner.lock().submit_delay = std::time::Duration::from_millis(300);
+    let txs: Vec<_> = h.keys[..5].iter().flat_map(|k| (0..8).map(move |n| transfer(k, n, 1, 1, CHAIN_ID))).collect();
+    let client = h.ws_client().await;
+    let calls = txs.iter().map(|tx| client.request::<Value, _>("tx_submit", rpc_params![tx_hex(tx)]));
+    let results = futures::future::join_all(calls).await;
+    for (tx, r) in txs.iter().zip(results) {
+        assert_eq!(r.unwrap(), json!({ "hash": tx.hash().to_hex() }), "each caller gets its own answer");
+    }
+    let calls = h.node.inner.lock().submit_calls;
+    assert!(calls < txs.len() / 4, "{} single submits took {calls} node calls", txs.len());
     h.stop().await;
 }

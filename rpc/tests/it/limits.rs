@@ -43,7 +43,8 @@ async fn http_rate_limit_is_429_per_ip() {
     let client = reqwest::Client::new();
     let mut refused = None;
     for _ in 0..20 {
-        let rp = client.post(&h.http).header("content-type", "application/json").body(body.clone()).send().await.unwrap();
+        let rp =
+            client.post(&h.http).header("content-type", "application/json").body(body.clone()).send().await.unwrap();
         if rp.status().as_u16() == 429 {
             refused = Some(rp);
             break;
@@ -174,7 +175,8 @@ async fn grpc_connections_are_limited() {
     let second = pb::node_client::NodeClient::connect(h.grpc.clone()).await;
     if let Ok(mut c) = second {
         let err = c.status(pb::StatusRequest {}).await.unwrap_err();
-        assert_eq!(err.code(), tonic::Code::Unavailable, "{err:?}");
+        // The socket is closed at once: UNAVAILABLE or CANCELLED depending on timing.
+        assert!(matches!(err.code(), tonic::Code::Unavailable | tonic::Code::Cancelled), "{err:?}");
     }
     first.status(pb::StatusRequest {}).await.expect("the first connection is unaffected");
     h.stop().await;

@@ -84,8 +84,9 @@ impl Harness {
 
     /// One JSON-RPC call over HTTP, returning the whole response object.
     pub async fn call(&self, method: &str, params: serde_json::Value) -> serde_json::Value {
-        let (status, body) =
-            self.post_raw(serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string()).await;
+        let (status, body) = self
+            .post_raw(serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string())
+            .await;
         assert_eq!(status, 200, "{method}: {body}");
         body
     }

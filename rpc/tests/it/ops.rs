@@ -79,9 +79,13 @@ async fn reflection_lists_the_node_service_v1_and_v1alpha() {
         use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
         use tonic_reflection::pb::v1::ServerReflectionRequest;
         let mut c = ServerReflectionClient::new(h.grpc_channel().await);
-        let req = ServerReflectionRequest { host: String::new(), message_request: Some(MessageRequest::ListServices(String::new())) };
+        let req = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
         let mut rp = c.server_reflection_info(futures::stream::iter([req])).await.unwrap().into_inner();
-        let Some(MessageResponse::ListServicesResponse(list)) = rp.next().await.unwrap().unwrap().message_response else {
+        let Some(MessageResponse::ListServicesResponse(list)) = rp.next().await.unwrap().unwrap().message_response
+        else {
             panic!("not a list")
         };
         let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
@@ -94,7 +98,8 @@ async fn reflection_lists_the_node_service_v1_and_v1alpha() {
             message_request: Some(MessageRequest::FileContainingSymbol("cairn.v1.Node".into())),
         };
         let mut rp = c.server_reflection_info(futures::stream::iter([req])).await.unwrap().into_inner();
-        let Some(MessageResponse::FileDescriptorResponse(fd)) = rp.next().await.unwrap().unwrap().message_response else {
+        let Some(MessageResponse::FileDescriptorResponse(fd)) = rp.next().await.unwrap().unwrap().message_response
+        else {
             panic!("no descriptor")
         };
         assert!(!fd.file_descriptor_proto.is_empty());
@@ -105,9 +110,13 @@ async fn reflection_lists_the_node_service_v1_and_v1alpha() {
         use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
         use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
         let mut c = ServerReflectionClient::new(h.grpc_channel().await);
-        let req = ServerReflectionRequest { host: String::new(), message_request: Some(MessageRequest::ListServices(String::new())) };
+        let req = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
         let mut rp = c.server_reflection_info(futures::stream::iter([req])).await.unwrap().into_inner();
-        let Some(MessageResponse::ListServicesResponse(list)) = rp.next().await.unwrap().unwrap().message_response else {
+        let Some(MessageResponse::ListServicesResponse(list)) = rp.next().await.unwrap().unwrap().message_response
+        else {
             panic!("not a list")
         };
         assert!(list.service.iter().any(|s| s.name == "cairn.v1.Node"), "v1alpha (Python grpcio-reflection) sees it");
