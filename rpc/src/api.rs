@@ -91,8 +91,9 @@ pub enum ApiError {
 
 /// What the node gives the RPC servers. Implemented by the node; tests use an in-memory fake.
 ///
-/// The synchronous methods must be cheap (read a snapshot, no I/O that can block for long):
-/// they are called on the async runtime's worker threads.
+/// The synchronous methods are called on the async runtime's worker threads and must be cheap
+/// (read a snapshot or an index), except `block` and `account`, which may read the disk and
+/// build proofs: the RPC servers call those two on tokio's blocking pool.
 #[async_trait::async_trait]
 pub trait NodeApi: Send + Sync + 'static {
     fn status(&self) -> NodeStatus;

@@ -84,6 +84,11 @@ fn submit_result(r: Result<Hash, TxRejection>) -> pb::SubmitResult {
     }
 }
 
+/// Runs a call that may read the disk on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Status> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| Status::internal(format!("node call failed: {e}")))
+}
+
 fn bytes32<T>(b: &[u8], what: &str, f: fn(&[u8]) -> Result<T, cairn_proto::DecodeError>) -> Result<T, Status> {
     f(b).map_err(|e| Status::invalid_argument(format!("{what}: {e}")))
 }
@@ -242,7 +247,9 @@ impl Node for NodeService {
     async fn get_block(&self, req: Request<pb::GetBlockRequest>) -> Result<Response<pb::GetBlockResponse>, Status> {
         let start = self.admit("grpc.GetBlock", &req)?;
         let h = req.get_ref().height;
-        let rp = match self.api.block((h != 0).then_some(h)) {
+        let api = self.api.clone();
+        let block = blocking(move || api.block((h != 0).then_some(h))).await?;
+        let rp = match block {
             None => pb::GetBlockResponse::default(),
             Some(b) => pb::GetBlockResponse {
                 found: true,
@@ -260,18 +267,22 @@ impl Node for NodeService {
         req: Request<pb::GetAccountRequest>,
     ) -> Result<Response<pb::GetAccountResponse>, Status> {
         let start = self.admit("grpc.GetAccount", &req)?;
-        let m = req.get_ref();
-        let r = bytes32(&m.address, "address", Address::from_slice).and_then(|address| {
-            let a = self.api.account(&address, (m.height != 0).then_some(m.height), m.prove).map_err(api_status)?;
-            Ok(pb::GetAccountResponse {
-                address: Bytes::copy_from_slice(&a.address.0),
-                balance: a.account.balance,
-                nonce: a.account.nonce,
-                height: a.height,
-                state_root: Bytes::copy_from_slice(&a.state_root.0),
-                proof: a.proof.map(|p| Bytes::from(p.encode_to_vec())).unwrap_or_default(),
-            })
-        });
+        let m = req.into_inner();
+        let api = self.api.clone();
+        let r = match bytes32(&m.address, "address", Address::from_slice) {
+            Err(s) => Err(s),
+            Ok(address) => blocking(move || api.account(&address, (m.height != 0).then_some(m.height), m.prove))
+                .await
+                .and_then(|r| r.map_err(api_status))
+                .map(|a| pb::GetAccountResponse {
+                    address: Bytes::copy_from_slice(&a.address.0),
+                    balance: a.account.balance,
+                    nonce: a.account.nonce,
+                    height: a.height,
+                    state_root: Bytes::copy_from_slice(&a.state_root.0),
+                    proof: a.proof.map(|p| Bytes::from(p.encode_to_vec())).unwrap_or_default(),
+                }),
+        };
         self.done("grpc.GetAccount", start, r)
     }
 

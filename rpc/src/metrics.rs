@@ -46,6 +46,11 @@ impl RpcMetrics {
         registry
             .register(Box::new(duration.clone()))
             .map_err(|source| RpcError::Metrics { name: "cairn_rpc_request_duration_seconds", source })?;
+        // Known methods show up at 0 from the start, so a scrape before the first request
+        // (or a rate() over a quiet method) sees the series.
+        for m in crate::jsonrpc::METHODS.iter().chain(GRPC_METHODS) {
+            requests.with_label_values(&[m]);
+        }
         Ok(RpcMetrics { requests, duration })
     }
 

@@ -53,7 +53,8 @@ pub fn module(ctx: Ctx) -> RpcModule<Ctx> {
 
 fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMethodError> {
     m.register_method("chain_status", |_, ctx, _| ok(StatusJson::from(ctx.api.status())))?;
-    m.register_method("chain_getBlock", |p, ctx, _| {
+    // Block and account reads may hit the disk (and build a proof): they run on the blocking pool.
+    m.register_blocking_method("chain_getBlock", |p, ctx, _| {
         let height = block_height(&p)?;
         ok(ctx.api.block(height).map(BlockJson::from))
     })?;
@@ -65,7 +66,7 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
         let hash: Hash = parse_hex_param(&p, "hash")?;
         Ok(TxJson::new(hash, ctx.api.tx(&hash)))
     })?;
-    m.register_method("state_getAccount", |p, ctx, _| -> Result<AccountJson, ErrorObjectOwned> {
+    m.register_blocking_method("state_getAccount", |p, ctx, _| -> Result<AccountJson, ErrorObjectOwned> {
         let mut seq = p.sequence();
         let address: String = seq.next()?;
         let address: Address = address.parse().map_err(|e| invalid_params(format!("address: {e}")))?;

@@ -108,6 +108,11 @@ pub(crate) async fn start(
                 },
                 _ = stop_handle.clone().shutdown() => break,
             };
+            // Small JSON-RPC frames must not wait for Nagle + delayed ACK (≈ 40 ms per WebSocket
+            // reply otherwise); jsonrpsee's own accept loop does the same.
+            if let Err(e) = sock.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+            }
             let gate = Gate {
                 inner: builder.clone().build(methods.clone(), stop_handle.clone()),
                 shared: shared.clone(),

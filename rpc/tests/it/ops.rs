@@ -28,6 +28,8 @@ async fn health_paths_follow_liveness_and_readiness() {
 #[tokio::test]
 async fn metrics_count_requests_by_method() {
     let h = Harness::start().await;
+    let fresh = reqwest::get(&h.metrics).await.unwrap().text().await.unwrap();
+    assert!(fresh.contains(r#"cairn_rpc_requests_total{method="tx_submit"} 0"#), "known methods start at 0: {fresh}");
     h.result("chain_status", json!([])).await;
     h.result("chain_status", json!([])).await;
     h.call("no_such_method", json!([])).await;
