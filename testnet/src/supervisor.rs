@@ -121,19 +121,20 @@ impl Testnet {
 
     /// A table of every node's endpoints, for people.
     pub fn endpoints_table(&self) -> String {
-        let mut s =
-            format!("{:<6} {:<8} {:<24} {:<24} {:<18} {}\n", "node", "pid", "JSON-RPC / WS", "gRPC", "p2p", "metrics");
+        let row = |cells: [String; 6]| {
+            format!("{:<6} {:<8} {:<24} {:<24} {:<18} {}\n", cells[0], cells[1], cells[2], cells[3], cells[4], cells[5])
+        };
+        let mut s = row(["node", "pid", "JSON-RPC / WS", "gRPC", "p2p", "metrics"].map(String::from));
         for (i, n) in self.nodes.iter().enumerate() {
             let p = n.ports;
-            s += &format!(
-                "{:<6} {:<8} {:<24} {:<24} {:<18} {}\n",
+            s += &row([
                 format!("node{i}"),
                 n.pid().map_or("-".into(), |p| p.to_string()),
                 format!("http://127.0.0.1:{}", p.jsonrpc),
                 format!("127.0.0.1:{}", p.grpc),
                 format!("127.0.0.1:{}", p.p2p),
                 format!("http://127.0.0.1:{}/metrics", p.metrics),
-            );
+            ]);
         }
         s
     }

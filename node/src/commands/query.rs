@@ -95,7 +95,8 @@ fn proof_from_json(v: &Value) -> Result<cairn_state::AccountProof> {
     let bytes = |v: &Value| -> Result<bytes::Bytes> {
         Ok(hex::decode(v.as_str().unwrap_or_default()).context("proof field is not hex")?.into())
     };
-    let siblings = v["siblings"].as_array().context("proof.siblings missing")?.iter().map(bytes).collect::<Result<_>>()?;
+    let siblings =
+        v["siblings"].as_array().context("proof.siblings missing")?.iter().map(bytes).collect::<Result<_>>()?;
     let pb = cairn_proto::pb::AccountProof {
         siblings,
         other_leaf_key: bytes(&v["other_leaf_key"])?,
