@@ -156,7 +156,7 @@ impl Mempool {
         st: &mut SenderState,
         account: Account,
     ) {
-        let (stale, unpaid) = st.apply_account(account, queue);
+        let (stale, unpaid) = st.apply_account(account);
         for e in stale.iter().chain(&unpaid) {
             self.unindex(e);
         }

@@ -1,64 +1,62 @@
 //! Choosing a block's transactions: highest fee first, each sender's nonces consecutive from its
-//! committed nonce, within a count and a byte budget. Lock-free: it walks the fee skip list and
-//! reads each sender's committed nonce from an atomic; it takes no lock and removes nothing.
+//! committed nonce, within a count and a byte budget. Reap removes nothing; `on_commit` does.
+//!
+//! The rule is "repeatedly take the best of every sender's next transaction" (best = highest
+//! fee, then oldest). It is computed lazily: a heap holds each loaded sender's next ready tx,
+//! and the fee index is walked from the top only as far as needed to be sure that no sender not
+//! yet loaded has a better next tx (all of an unloaded sender's txs rank below the walk's
+//! position, so its next tx does too). A sender is loaded once, on first sight: its ready chain
+//! is copied under its lock, held for the copy only.
+use crate::sender::FeeKey;
 use crate::Mempool;
 use cairn_proto::{Address, VerifiedTx};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::Ordering;
+use std::collections::{BinaryHeap, HashSet};
 
 /// No encoded SignedTx is smaller than this (64-byte signature, 32-byte sender and recipient
 /// plus framing), so once less room is left the walk can stop.
 const MIN_TX_BYTES: usize = 130;
 
-/// A sender's progress during one reap.
-struct Cursor {
-    /// The nonce this sender's next taken tx must have.
-    next: u64,
-    /// Higher-fee txs seen before the nonces in front of them; taken once the gap closes.
-    waiting: BTreeMap<u64, VerifiedTx>,
-    /// A tx of this sender did not fit: nothing after it may be taken.
-    blocked: bool,
-}
-
 impl Mempool {
     /// Best transactions by fee, each sender's nonces consecutive from its committed nonce, at
     /// most `max_txs` and `max_bytes` (sum of encoded sizes). Does not remove them.
     pub fn reap(&self, max_txs: usize, max_bytes: usize) -> Vec<VerifiedTx> {
-        let mut out = Vec::with_capacity(max_txs.min(self.size.load(Ordering::Relaxed)));
+        let mut out = Vec::new();
         let mut bytes = 0usize;
-        let mut cursors: HashMap<Address, Cursor> = HashMap::new();
+        let mut loaded: HashSet<Address> = HashSet::new();
+        // Each loaded sender's ready chain, and how far into it this reap has taken.
+        let mut chains: Vec<(Vec<(FeeKey, VerifiedTx)>, usize)> = Vec::new();
+        let mut heads: BinaryHeap<(FeeKey, usize)> = BinaryHeap::new();
         let senders = self.senders.pin();
-        for entry in self.by_fee.iter().rev() {
-            if out.len() >= max_txs || max_bytes.saturating_sub(bytes) < MIN_TX_BYTES {
-                break;
-            }
-            let tx = entry.value();
-            let cursor = match cursors.entry(tx.sender()) {
-                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    // No queue: the sender's txs are being removed right now; skip them.
-                    let Some(queue) = senders.get(&tx.sender()) else { continue };
-                    let next = queue.committed_nonce.load(Ordering::Acquire);
-                    v.insert(Cursor { next, waiting: BTreeMap::new(), blocked: false })
-                }
-            };
-            if cursor.blocked || tx.nonce() < cursor.next {
-                continue;
-            }
-            if tx.nonce() > cursor.next {
-                cursor.waiting.insert(tx.nonce(), tx.clone());
-                continue;
-            }
-            let mut next_tx = Some(tx.clone());
-            while let Some(tx) = next_tx {
-                if out.len() >= max_txs || bytes + tx.len() > max_bytes {
-                    cursor.blocked = true;
+        let mut walk = self.by_fee.iter().rev().peekable();
+        while out.len() < max_txs && max_bytes.saturating_sub(bytes) >= MIN_TX_BYTES {
+            // Load senders until the best loaded head beats everything not yet walked.
+            while let Some(entry) = walk.peek() {
+                if heads.peek().is_some_and(|(best, _)| best > entry.key()) {
                     break;
                 }
-                bytes += tx.len();
-                out.push(tx);
-                cursor.next += 1;
-                next_tx = cursor.waiting.remove(&cursor.next);
+                let sender = entry.value().sender();
+                walk.next();
+                if !loaded.insert(sender) {
+                    continue;
+                }
+                let Some(queue) = senders.get(&sender) else { continue };
+                let chain = queue.state.lock().ready_chain();
+                if let Some((key, _)) = chain.first() {
+                    heads.push((*key, chains.len()));
+                    chains.push((chain, 0));
+                }
+            }
+            let Some((_, c)) = heads.pop() else { break };
+            let (chain, pos) = &mut chains[c];
+            let tx = &chain[*pos].1;
+            if bytes + tx.len() > max_bytes {
+                continue; // this sender is done: nothing after a tx that does not fit
+            }
+            bytes += tx.len();
+            out.push(tx.clone());
+            *pos += 1;
+            if let Some((key, _)) = chain.get(*pos) {
+                heads.push((*key, c));
             }
         }
         out

@@ -8,7 +8,6 @@ use crate::{AdmitError, MempoolConfig};
 use cairn_proto::{Account, TxAction, VerifiedTx};
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 /// Position in the fee index: ascending fee, then newest first; iterated backwards it yields
@@ -35,17 +34,12 @@ pub(crate) fn cost(tx: &VerifiedTx) -> u128 {
 }
 
 pub(crate) struct SenderQueue {
-    /// Mirror of `state.account.nonce`, so that reap can read it without taking the lock.
-    pub committed_nonce: AtomicU64,
     pub state: Mutex<SenderState>,
 }
 
 impl SenderQueue {
     pub fn new(account: Account) -> Self {
-        SenderQueue {
-            committed_nonce: AtomicU64::new(account.nonce),
-            state: Mutex::new(SenderState { account, txs: BTreeMap::new(), pending_cost: 0, dead: false }),
-        }
+        SenderQueue { state: Mutex::new(SenderState { account, txs: BTreeMap::new(), pending_cost: 0, dead: false }) }
     }
 }
 
@@ -123,13 +117,25 @@ impl SenderState {
         Some(e)
     }
 
+    /// The ready chain: entries with consecutive nonces from the committed nonce, in order.
+    pub fn ready_chain(&self) -> Vec<(FeeKey, VerifiedTx)> {
+        let mut next = self.account.nonce;
+        self.txs
+            .range(next..)
+            .map_while(|(nonce, e)| {
+                let ready = *nonce == next;
+                next += 1;
+                ready.then(|| (e.key, e.tx.clone()))
+            })
+            .collect()
+    }
+
     /// Takes the new committed account: drops every entry with a nonce below its nonce (they
     /// are committed or can never be), then, walking up in nonce order, the first entry the
     /// balance cannot pay together with those before it, and everything after it.
     /// Returns (committed-or-stale entries, unpayable entries).
-    pub fn apply_account(&mut self, account: Account, queue: &SenderQueue) -> (Vec<Entry>, Vec<Entry>) {
+    pub fn apply_account(&mut self, account: Account) -> (Vec<Entry>, Vec<Entry>) {
         self.account = account;
-        queue.committed_nonce.store(account.nonce, Ordering::Release);
         let keep = self.txs.split_off(&account.nonce);
         let stale: Vec<Entry> = std::mem::replace(&mut self.txs, keep).into_values().collect();
         let mut total = 0u128;
@@ -186,11 +192,11 @@ mod tests {
         }
         assert_eq!(st.pending_cost, 500);
         // Nonce 2 committed; 250 left pays nonces 2 and 3 only.
-        let (stale, unpaid) = st.apply_account(Account { balance: 250, nonce: 2 }, &queue);
+        let (stale, unpaid) = st.apply_account(Account { balance: 250, nonce: 2 });
         assert_eq!(stale.iter().map(|e| e.tx.nonce()).collect::<Vec<_>>(), vec![0, 1]);
         assert_eq!(unpaid.iter().map(|e| e.tx.nonce()).collect::<Vec<_>>(), vec![4]);
         assert_eq!(st.pending_cost, 200);
-        assert_eq!(queue.committed_nonce.load(Ordering::Relaxed), 2);
+        assert_eq!(st.ready_chain().iter().map(|(_, t)| t.nonce()).collect::<Vec<_>>(), vec![2, 3]);
         assert_eq!(st.tail().map(|e| e.tx.nonce()), Some(3));
     }
 
