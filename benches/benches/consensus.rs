@@ -18,7 +18,8 @@ impl Net {
         let set = ValidatorSet::new(keys.iter().map(|k| Validator { address: k.address(), power: 1 }).collect())
             .expect("validator set");
         let config = ConsensusConfig { verify_signatures, ..ConsensusConfig::default() };
-        let nodes = keys.into_iter().map(|k| Consensus::new(config.clone(), "bench".into(), set.clone(), Some(k))).collect();
+        let nodes =
+            keys.into_iter().map(|k| Consensus::new(config.clone(), "bench".into(), set.clone(), Some(k))).collect();
         Net { nodes, height: 0 }
     }
 

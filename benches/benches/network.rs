@@ -22,11 +22,15 @@ struct Pair {
 fn pair(rt: &Runtime) -> Pair {
     rt.block_on(async {
         let keys: Vec<Keypair> = (1..=2u8).map(|i| Keypair::from_seed([i; 32])).collect();
-        let set = ValidatorSet::new(keys.iter().map(|k| Validator { address: k.address(), power: 1 }).collect()).unwrap();
-        let config = |bootstrap| NetworkConfig { listen: ([127, 0, 0, 1], 0).into(), bootstrap, ..NetworkConfig::default() };
-        let (a, _a_events) = start(config(vec![]), &keys[0], "bench", set.clone(), &prometheus::Registry::new()).await.unwrap();
+        let set =
+            ValidatorSet::new(keys.iter().map(|k| Validator { address: k.address(), power: 1 }).collect()).unwrap();
+        let config =
+            |bootstrap| NetworkConfig { listen: ([127, 0, 0, 1], 0).into(), bootstrap, ..NetworkConfig::default() };
+        let (a, _a_events) =
+            start(config(vec![]), &keys[0], "bench", set.clone(), &prometheus::Registry::new()).await.unwrap();
         let addr = format!("{}/p2p/{}", a.listen_addrs()[0], a.local_peer_id()).parse().unwrap();
-        let (b, mut receiver) = start(config(vec![addr]), &keys[1], "bench", set, &prometheus::Registry::new()).await.unwrap();
+        let (b, mut receiver) =
+            start(config(vec![addr]), &keys[1], "bench", set, &prometheus::Registry::new()).await.unwrap();
         while !matches!(receiver.recv().await, Some(NetworkEvent::PeerConnected { .. })) {}
         // Let gossipsub exchange subscriptions before publishing.
         tokio::time::sleep(Duration::from_secs(2)).await;

@@ -6,10 +6,13 @@ use cairn_proto::{
     Account, Address, Block, Certificate, CertifiedBlock, Genesis, GenesisAccount, GenesisValidator, Hash, Header,
     Keypair, Transfer, TxAction, TxBody, VerifiedTx,
 };
+use cairn_state::tree::node::{key_of, Leaf};
+use cairn_state::tree::Tree;
 use cairn_state::{verify_proof, State, StateConfig};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const CHAIN: &str = "cairn-bench";
@@ -134,5 +137,26 @@ fn reads_and_proofs(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, commit, reads_and_proofs);
+/// The tree alone: one block's 20k account updates applied to trees of growing size.
+fn tree_apply(c: &mut Criterion) {
+    let leaf = |i: u64, balance: u64| Arc::new(Leaf::new(key_of(&synthetic(i)), &Account { balance, nonce: 0 }));
+    let sorted = |mut v: Vec<Arc<Leaf>>| {
+        v.sort_by_key(|l| l.key);
+        v.dedup_by_key(|l| l.key);
+        v
+    };
+    let mut group = c.benchmark_group("tree_apply_20k_updates");
+    group.sample_size(10);
+    for accounts in [100_000u64, 1_000_000] {
+        let tree = Tree::build(&sorted((0..accounts).into_par_iter().map(|i| leaf(i, 1)).collect()));
+        let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+        let updates = sorted((0..20_000).map(|_| leaf(rng.gen_range(0..accounts), rng.gen())).collect());
+        group.bench_with_input(BenchmarkId::from_parameter(accounts), &accounts, |b, _| {
+            b.iter(|| tree.apply(&updates).root_hash())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, commit, tree_apply, reads_and_proofs);
 criterion_main!(benches);

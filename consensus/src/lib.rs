@@ -56,6 +56,7 @@
 
 mod error;
 mod metrics;
+mod replay;
 mod rules;
 mod safety;
 mod state;

@@ -106,6 +106,7 @@ impl Consensus {
         {
             return false;
         }
+        self.log_valid_block(self.round);
         if self.step == Step::Prevote {
             // L37-L41. The guard may hand back an earlier precommit after a restart; lock only
             // on what was actually signed (an observer, signing nothing, follows the rule).

@@ -47,8 +47,10 @@ pub struct Consensus {
     pub(crate) votes: VoteKeeper,
     pub(crate) own: SignLog,
     pub(crate) once: BTreeSet<(u32, Once)>,
+    /// Blocks of this height already in the WAL (own proposals and valid blocks).
+    pub(crate) logged_blocks: BTreeSet<Hash>,
     /// WAL entries were replayed; restore round, step and lock before the next input.
-    replay_pending: bool,
+    pub(crate) replay_pending: bool,
     pub(crate) out: Vec<Output>,
     pub(crate) stats: ConsensusStats,
     pub(crate) metrics: ConsensusMetrics,
@@ -73,6 +75,7 @@ impl Consensus {
             proposals: BTreeMap::new(),
             own: SignLog::default(),
             once: BTreeSet::new(),
+            logged_blocks: BTreeSet::new(),
             replay_pending: false,
             out: Vec::new(),
             stats: ConsensusStats::default(),
@@ -140,7 +143,9 @@ impl Consensus {
     }
 
     fn start_height(&mut self, height: u64) {
-        if height < self.height || (height == self.height && self.step != Step::Commit) || height == 0 {
+        // Never restart a height: its signing log would be lost, and with it the guarantee
+        // of never signing twice. (A new process starts at height 0, below any real height.)
+        if height <= self.height {
             return;
         }
         self.height = height;
@@ -150,6 +155,7 @@ impl Consensus {
         self.votes = VoteKeeper::new(self.validators.total_power());
         self.own = SignLog::default();
         self.once.clear();
+        self.logged_blocks.clear();
         self.replay_pending = false;
         self.start_round(0);
     }
@@ -196,13 +202,30 @@ impl Consensus {
         let proposal = match signed {
             Signed::New(p) => {
                 self.out.push(Output::WalAppend(WalEntry::Proposal(p.clone())));
+                self.logged_blocks.insert(p.block.hash());
                 p
             }
             Signed::Again(p) => p,
             Signed::Refused => return,
         };
+        let pol = proposal.pol_round.map(|vr| (vr, proposal.block.hash()));
         self.out.push(Output::Broadcast(ConsensusMessage::Proposal(proposal.clone())));
         self.store_proposal(proposal, true);
+        if let Some((vr, hash)) = pol {
+            self.relay_pol(vr, hash);
+        }
+    }
+
+    /// Relays the 2f+1 prevotes (ours and others') that justify a re-proposal (L28). Only
+    /// validators that received them can prove the polka: a byzantine voter may have sent its
+    /// part of it to a few validators only, so the others must hear it from a correct one.
+    fn relay_pol(&mut self, round: u32, hash: Hash) {
+        let pol: Vec<Output> = self
+            .votes
+            .votes_for(round, VoteKind::Prevote, hash)
+            .map(|v| Output::Broadcast(ConsensusMessage::Vote(v.clone())))
+            .collect();
+        self.out.extend(pol);
     }
 
     /// Signs (through the guard), logs, broadcasts and counts our vote; returns the value
@@ -227,7 +250,7 @@ impl Consensus {
         Some(sent)
     }
 
-    fn store_proposal(&mut self, proposal: Proposal, valid: bool) {
+    pub(crate) fn store_proposal(&mut self, proposal: Proposal, valid: bool) {
         let hash = proposal.block.hash();
         let valid = valid && proposal.block.header.height == self.height;
         self.proposals.entry(proposal.round).or_insert(ProposalInfo { proposal, hash, valid });
@@ -306,11 +329,15 @@ impl Consensus {
         }
     }
 
-    /// Re-sends our proposal of this round, all our votes of this round and our votes for
-    /// a block in earlier rounds: gossip may have lost them. Old block votes stay useful — a
-    /// re-proposal needs the prevotes of its `pol_round` (L28) and a decision the precommits
-    /// of its round (L49), whatever the current round — while old nil votes never matter.
-    fn rebroadcast(&mut self) {
+    /// Re-sends our proposal of this round, all our votes of this round, our votes for a
+    /// block in earlier rounds, and the polka behind our valid value: gossip may have lost
+    /// them. Old block votes stay useful — a re-proposal needs the prevotes of its
+    /// `pol_round` (L28) and a decision the precommits of its round (L49), whatever the
+    /// current round — while old nil votes never matter.
+    pub(crate) fn rebroadcast(&mut self) {
+        if let Some((vr, hash)) = self.valid {
+            self.relay_pol(vr, hash);
+        }
         if let Some(p) = self.own.proposal(self.round) {
             self.out.push(Output::Broadcast(ConsensusMessage::Proposal(p.clone())));
         }
@@ -329,47 +356,5 @@ impl Consensus {
         if current && self.is_proposer(round) && block.header.height == height {
             self.propose(block, None); // L18-L19
         }
-    }
-
-    /// Records a WAL entry of this height (signed by the previous incarnation).
-    fn replay(&mut self, entry: WalEntry) {
-        if entry.height() != self.height || self.step == Step::Commit {
-            return;
-        }
-        self.replay_pending = true;
-        match entry {
-            WalEntry::Proposal(p) => {
-                self.own.record_proposal(p.clone());
-                self.store_proposal(p, true);
-            }
-            WalEntry::Vote(v) => {
-                self.own.record_vote(v.clone());
-                let power = self.validators.power_of(&v.validator);
-                if power > 0 {
-                    let _ = self.votes.add(v, power);
-                }
-            }
-        }
-    }
-
-    /// Restores the round, step and lock that the replayed entries imply, then re-sends them.
-    fn finish_replay(&mut self) {
-        self.replay_pending = false;
-        let Some(max) = self.own.max_round() else { return };
-        // The lock first, so that a proposer restarting into its own round re-proposes it.
-        if let Some(lock) = self.own.lock() {
-            self.locked = Some(lock);
-            self.valid = self.valid.max(Some(lock));
-        }
-        if max > self.round {
-            self.start_round(max);
-        }
-        if self.own.vote(self.round, VoteKind::Prevote).is_some() {
-            self.step = self.step.max(Step::Prevote);
-        }
-        if self.own.vote(self.round, VoteKind::Precommit).is_some() {
-            self.step = Step::Precommit;
-        }
-        self.rebroadcast();
     }
 }

@@ -154,13 +154,18 @@ impl VoteKeeper {
             .map(|(r, _)| *r)
     }
 
-    /// The precommits for `hash` in `round`: the signatures of a commit certificate.
-    pub(crate) fn precommits_for(&self, round: u32, hash: Hash) -> impl Iterator<Item = &Vote> + '_ {
+    /// The votes of `kind` for `hash` in `round`, one per validator: with precommits, the
+    /// signatures of a commit certificate; with prevotes, a proof of lock (POL).
+    pub(crate) fn votes_for(&self, round: u32, kind: VoteKind, hash: Hash) -> impl Iterator<Item = &Vote> + '_ {
         self.rounds
             .get(&round)
             .into_iter()
-            .flat_map(|r| r.precommits.votes.values())
+            .flat_map(move |r| r.tally(kind).votes.values())
             .filter_map(move |votes| votes.iter().find(|v| v.block_hash == Some(hash)))
+    }
+
+    pub(crate) fn precommits_for(&self, round: u32, hash: Hash) -> impl Iterator<Item = &Vote> + '_ {
+        self.votes_for(round, VoteKind::Precommit, hash)
     }
 }
 

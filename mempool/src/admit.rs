@@ -8,6 +8,7 @@ use crate::sender::{Entry, FeeKey, SenderQueue, SenderState};
 use crate::{AdmitError, Mempool};
 use cairn_proto::{Account, Address, Hash, TxBody, VerifiedTx};
 use papaya::{HashMapRef, LocalGuard};
+use std::cell::Cell;
 use std::collections::hash_map::RandomState;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -47,13 +48,29 @@ impl Mempool {
             return Err(AdmitError::Duplicate { hash: tx.hash() });
         }
         let len = tx.len();
-        if !self.reserve(len) {
+        // Whether this admission holds a claim on `size`/`bytes` that it must give back on refusal.
+        let claimed = Cell::new(self.reserve(len));
+        if !claimed.get() {
             // Full: check the tx first, so that nothing is evicted for one that is refused anyway.
-            self.with_sender(tx.sender(), |_, st| st.check(&tx, &self.config).map(drop))?;
-            self.make_room(&tx)?;
+            // A replacement frees its own slot and needs no eviction.
+            let replaces = self.with_sender(tx.sender(), |_, st| Ok(st.check(&tx, &self.config)?.is_some()))?;
+            if !replaces {
+                self.make_room(&tx)?;
+                claimed.set(true);
+            }
         }
         let inserted = self.with_sender(tx.sender(), |_, st| {
-            st.check(&tx, &self.config)?;
+            let replaces = st.check(&tx, &self.config)?.is_some();
+            if !claimed.get() {
+                if !replaces {
+                    // The tx it was to replace left in the meantime, and the pool is still full.
+                    return Err(self.full());
+                }
+                // The replaced entry gives its claim back just below.
+                self.size.fetch_add(1, Ordering::AcqRel);
+                self.bytes.fetch_add(len, Ordering::AcqRel);
+                claimed.set(true);
+            }
             let key = FeeKey { fee: tx.fee(), rev_seq: u64::MAX - self.seq.fetch_add(1, Ordering::Relaxed) };
             // Indexes first, queue last: a reader that finds the tx in the queue finds it everywhere.
             self.by_fee.insert(key, tx.clone());
@@ -67,10 +84,16 @@ impl Mempool {
         match inserted {
             Ok(()) => Ok(tx),
             Err(e) => {
-                self.release(1, len);
+                if claimed.get() {
+                    self.release(1, len);
+                }
                 Err(e)
             }
         }
+    }
+
+    fn full(&self) -> AdmitError {
+        AdmitError::Full { size: self.size.load(Ordering::Relaxed), bytes: self.bytes.load(Ordering::Relaxed) }
     }
 
     /// Runs `f` on `sender`'s queue under its lock, creating the queue if needed and unlinking
@@ -178,7 +201,7 @@ impl Mempool {
                 return Ok(());
             }
         }
-        Err(AdmitError::Full { size: self.size.load(Ordering::Relaxed), bytes: self.bytes.load(Ordering::Relaxed) })
+        Err(self.full())
     }
 
     /// Evicts the lowest-fee transaction below `fee` that is the tail (highest nonce) of its

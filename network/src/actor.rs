@@ -13,9 +13,10 @@ use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 use libp2p::gossipsub::{self, MessageAcceptance, TopicHash};
+use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::SwarmEvent;
-use libp2p::{Multiaddr, PeerId, Swarm};
+use libp2p::{identify, Multiaddr, PeerId, Swarm};
 use prost::Message;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -127,6 +128,9 @@ impl Actor {
                 message,
             })) => self.on_gossip(propagation_source, message_id, message),
             SwarmEvent::Behaviour(BehaviourEvent::Sync(e)) => self.on_sync(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })) => {
+                self.on_identified(peer_id, &info.listen_addrs)
+            }
             SwarmEvent::ConnectionEstablished { peer_id, connection_id, endpoint, num_established, .. } => {
                 self.dialer.on_established(connection_id, peer_id);
                 if num_established.get() == 1 {
@@ -165,6 +169,20 @@ impl Actor {
             self.swarm.behaviour_mut().gossipsub.set_application_score(&peer, -*p);
         }
         self.deliver(NetworkEvent::PeerConnected { peer, validator });
+    }
+
+    /// An inbound connection shows the peer's ephemeral port; once identify tells us where the
+    /// peer listens, show that address instead (the one on the same IP).
+    fn on_identified(&mut self, peer: PeerId, listen_addrs: &[Multiaddr]) {
+        fn ip(a: &Multiaddr) -> Option<Protocol<'_>> {
+            a.iter().find(|p| matches!(p, Protocol::Ip4(_) | Protocol::Ip6(_)))
+        }
+        let mut peers = self.peers.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(info) = peers.get_mut(&peer) else { return };
+        let Ok(current) = info.address.parse::<Multiaddr>() else { return };
+        if let Some(listen) = listen_addrs.iter().find(|a| ip(a).is_some() && ip(a) == ip(&current)) {
+            info.address = listen.to_string();
+        }
     }
 
     fn update_peer_gauge(&self) {
@@ -209,7 +227,8 @@ impl Actor {
     /// Hands an event to the node without ever waiting: tx batches only while the queue is
     /// short, everything else while it has room; what does not fit is dropped and counted.
     fn deliver(&self, event: NetworkEvent) {
-        if matches!(event, NetworkEvent::TxBatch { .. }) && EVENT_QUEUE - self.events.capacity() >= TX_EVENTS_MAX {
+        let queued = EVENT_QUEUE - self.events.capacity();
+        if !admits(&event, queued) {
             self.metrics.dropped(DropKind::InboundQueueFull);
             return;
         }
@@ -302,5 +321,30 @@ impl Actor {
         self.penalties.retain(|_, p| *p > 0.0);
         let banned = &self.banned;
         self.dialer.poll(&mut self.swarm, |p| banned.contains_key(p));
+    }
+}
+
+/// Whether `event` may join a queue already holding `queued` events: tx batches only while
+/// fewer than `TX_EVENTS_MAX` are waiting, everything else while there is room.
+fn admits(event: &NetworkEvent, queued: usize) -> bool {
+    match event {
+        NetworkEvent::TxBatch { .. } => queued < TX_EVENTS_MAX,
+        _ => queued < EVENT_QUEUE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tx_batches_leave_room_for_votes() {
+        let from = PeerId::random();
+        let batch = NetworkEvent::TxBatch { from, txs: vec![] };
+        let vote = NetworkEvent::Consensus { from, msg: pb::ConsensusMessage::default() };
+        assert!(admits(&batch, 0) && admits(&batch, TX_EVENTS_MAX - 1));
+        assert!(!admits(&batch, TX_EVENTS_MAX));
+        assert!(admits(&vote, TX_EVENTS_MAX) && admits(&vote, EVENT_QUEUE - 1));
+        assert!(!admits(&vote, EVENT_QUEUE));
     }
 }

@@ -55,7 +55,9 @@ pub async fn start(
         .map_err(|e| NetworkError::Setup { component: "transport", reason: e.to_string() })?
         .with_behaviour(|_| behaviour)
         .map_err(|e| NetworkError::Setup { component: "behaviour", reason: e.to_string() })?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        // Gossipsub keeps only mesh connections alive; a long idle timeout spares the other
+        // peers (bounded by `max_peers`) a disconnect/redial cycle.
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
         .build();
     let listen_addr = Multiaddr::from(config.listen.ip()).with(Protocol::Tcp(config.listen.port()));
     swarm

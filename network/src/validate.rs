@@ -198,4 +198,20 @@ mod tests {
         assert!(matches!(val.check(TopicKind::Txs, &batch), Ok(Inbound::Txs(t)) if t.len() == 1));
         assert_eq!(val.check(TopicKind::Consensus, &batch).unwrap_err(), RejectKind::WrongTopic);
     }
+
+    proptest::proptest! {
+        /// Arbitrary bytes never panic the checker and never pass as a consensus message (no
+        /// forged signature verifies); mutating a valid vote's bytes never passes either.
+        #[test]
+        fn random_and_mutated_bytes_are_rejected(data in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
+                                                 flip in 0usize..200, bit in 0u8..8) {
+            let (keys, val) = setup();
+            proptest::prop_assert!(val.check(TopicKind::Consensus, &data).is_err());
+            let _ = val.check(TopicKind::Txs, &data);
+            let mut vote = vote_env(&Vote::new_signed(&keys[0], "test", VoteKind::Precommit, 3, 1, Some(Hash([4; 32]))));
+            let i = flip % vote.len();
+            vote[i] ^= 1 << bit;
+            proptest::prop_assert!(val.check(TopicKind::Consensus, &vote).is_err());
+        }
+    }
 }

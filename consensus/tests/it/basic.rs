@@ -157,7 +157,12 @@ fn a_restarted_validator_keeps_its_lock_and_never_signs_twice() {
         wal.extend(wal_in(&out));
     }
     assert_eq!(c.locked(), Some((0, x.hash())));
-    assert_eq!(wal.len(), 2, "prevote and precommit logged");
+    // Logged: the prevote, the block it locks on (before the precommit), the precommit.
+    assert!(matches!(
+        wal.as_slice(),
+        [WalEntry::Vote(pv), WalEntry::ValidBlock(p), WalEntry::Vote(pc)]
+            if pv.kind == VoteKind::Prevote && p.block.hash() == x.hash() && pc.kind == VoteKind::Precommit
+    ));
 
     // kill -9, restart, replay.
     let mut c = node(Some(&key), &set);
@@ -180,6 +185,53 @@ fn a_restarted_validator_keeps_its_lock_and_never_signs_twice() {
     let out = c.handle(Input::Proposal { proposal: proposal_for(&keys, &set, 1, None, y), valid: true });
     let v = votes_in(&out);
     assert_eq!((v[0].kind, v[0].round, v[0].block_hash), (VoteKind::Prevote, 1, None));
+}
+
+#[test]
+fn a_restarted_validator_re_proposes_the_block_it_is_locked_on() {
+    let (keys, set) = keys(4);
+    let (me, key) = bystander(&keys, &set);
+    let mut c = node(Some(&key), &set);
+    let x = block(1, 10);
+    let mut wal =
+        wal_in(&c.handle(Input::Proposal { proposal: proposal_for(&keys, &set, 0, None, x.clone()), valid: true }));
+    for k in keys.iter().enumerate().filter(|(i, _)| *i != me).take(2).map(|(_, k)| k) {
+        wal.extend(wal_in(&c.handle(Input::Vote(Vote::new_signed(k, CHAIN, VoteKind::Prevote, 1, 0, Some(x.hash()))))));
+    }
+    let mut c = node(Some(&key), &set);
+    for e in wal {
+        let _ = c.handle(Input::Replay(e));
+    }
+    // Time out rounds until it is the proposer: it proposes X with its proof-of-lock round,
+    // without asking the node for a new block.
+    for round in 0..4 {
+        let out = c.handle(Input::TimeoutElapsed(Timeout { height: 1, round, kind: TimeoutKind::Precommit }));
+        if set.proposer(1, round + 1).address == key.address() {
+            assert!(!out.iter().any(|o| matches!(o, Output::BuildBlock { .. })));
+            let p = out.iter().find_map(|o| match o {
+                Output::Broadcast(ConsensusMessage::Proposal(p)) => Some(p),
+                _ => None,
+            });
+            let p = p.expect("re-proposal");
+            assert_eq!((p.block.hash(), p.pol_round, p.round), (x.hash(), Some(0), round + 1));
+            return;
+        }
+    }
+    panic!("never the proposer in rounds 1..=4");
+}
+
+#[test]
+fn a_height_is_never_restarted() {
+    let (keys, set) = keys(4);
+    let (_, key) = bystander(&keys, &set);
+    let mut c = node(Some(&key), &set);
+    let out = c.handle(Input::Proposal { proposal: proposal_for(&keys, &set, 0, None, block(1, 1)), valid: true });
+    assert_eq!(votes_in(&out).len(), 1);
+    assert!(c.handle(Input::StartHeight { height: 1 }).is_empty());
+    assert_eq!(c.step(), Step::Prevote, "state kept");
+    // The same proposal again is a duplicate: no second prevote.
+    let out = c.handle(Input::Proposal { proposal: proposal_for(&keys, &set, 0, None, block(1, 2)), valid: true });
+    assert!(votes_in(&out).is_empty());
 }
 
 #[test]

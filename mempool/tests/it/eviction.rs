@@ -66,3 +66,18 @@ fn byte_capacity_is_enforced() {
     assert!(insert(&pool, &transfer(&key(2), 0, 2, 1)).is_ok());
     assert!(pool.status().bytes <= 2 * one);
 }
+
+#[test]
+fn a_full_pool_still_takes_fee_bumps() {
+    let config = MempoolConfig { max_txs: 2, ..MempoolConfig::default() };
+    let (pool, _, registry) = funded_pool_with(config, 2, 1_000);
+    let a0 = transfer(&key(0), 0, 9, 1);
+    assert!(insert(&pool, &a0).is_ok());
+    assert!(insert(&pool, &transfer(&key(1), 0, 9, 1)).is_ok());
+    // key(1)'s tx has a lower fee, but a replacement frees its own slot: nothing is evicted.
+    let bump = transfer(&key(0), 0, 10, 1);
+    assert!(insert(&pool, &bump).is_ok());
+    assert!(!pool.contains(&a0.hash()) && pool.contains(&bump.hash()));
+    assert_eq!(pool.status().size, 2);
+    assert_eq!(counter(&registry, "cairn_mempool_evicted_total", "cause", "capacity"), 0);
+}

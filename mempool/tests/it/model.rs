@@ -97,7 +97,7 @@ impl Model {
         if others + cost(&tx) > account.balance {
             return Err(RejectReason::InsufficientBalance);
         }
-        if self.len() >= c.max_txs {
+        if replaced.is_none() && self.len() >= c.max_txs {
             // Victim: the lowest (fee, newest) tail of another sender, with a lower fee.
             let victim = self
                 .pending

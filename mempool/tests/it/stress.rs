@@ -95,3 +95,26 @@ fn concurrent_submit_reap_commit_loses_and_duplicates_nothing() {
         assert_eq!(accounts.get(&key(t).address()).nonce, NONCES);
     }
 }
+
+#[test]
+fn racing_submissions_of_the_same_txs_admit_each_once() {
+    let (pool, _, _) = funded_pool(20, 1_000_000);
+    let pool = Arc::new(pool);
+    let txs: Vec<VerifiedTx> = (0..20).flat_map(|s| (0..5).map(move |n| transfer(&key(s), n, 1 + s % 3, 1))).collect();
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let (pool, mut txs) = (pool.clone(), txs.clone());
+            std::thread::spawn(move || {
+                txs.rotate_left(t * 25);
+                txs.iter()
+                    .map(|tx| pool.insert_verified(vec![tx.clone()], Origin::Peer)[0].is_ok() as usize)
+                    .sum::<usize>()
+            })
+        })
+        .collect();
+    let admitted: usize = threads.into_iter().map(|t| t.join().expect("thread")).sum();
+    assert_eq!(admitted, txs.len());
+    assert_eq!(pool.status().size, txs.len());
+    assert!(txs.iter().all(|t| pool.contains(&t.hash())));
+    assert_eq!(pool.reap(1_000, usize::MAX).len(), txs.len());
+}

@@ -22,6 +22,9 @@ async fn four_nodes_exchange_consensus_and_tx_batches() {
         }
         assert_eq!(n.metric("cairn_p2p_peers", None), 3.0);
     }
+    // Once identified, every peer is shown at its listen address, not an ephemeral port.
+    let listen: Vec<String> = nodes.iter().map(|n| n.handle.listen_addrs()[0].to_string()).collect();
+    wait_until(5, || nodes.iter().all(|n| n.handle.peers().iter().all(|p| listen.contains(&p.address)))).await;
 
     // Every validator gossips a vote; every node receives the other three, once each.
     for (n, k) in nodes.iter().zip(&keys) {

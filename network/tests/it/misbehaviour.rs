@@ -7,7 +7,7 @@ use cairn_proto::{pb, ConsensusMessage, Keypair, Vote, VoteKind};
 use futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity};
 use libp2p::swarm::SwarmEvent;
-use libp2p::{noise, tcp, yamux, Multiaddr, PeerId, Swarm};
+use libp2p::{noise, tcp, yamux, PeerId, Swarm};
 use prost::Message;
 use std::time::Duration;
 
@@ -50,6 +50,22 @@ async fn drive_until(
     .expect("attacker did not see the expected event");
 }
 
+/// An attacker connected to `node` once the node's subscriptions to both topics are known.
+async fn connected_attacker(key: &Keypair, node: &Node) -> Swarm<gossipsub::Behaviour> {
+    let mut attacker = attacker_swarm(key);
+    let target = peer(node);
+    attacker.dial(node.addr()).unwrap();
+    let mut subscribed = 0;
+    drive_until(&mut attacker, 10, |e| {
+        if let SwarmEvent::Behaviour(gossipsub::Event::Subscribed { peer_id, .. }) = e {
+            subscribed += usize::from(*peer_id == target);
+        }
+        subscribed == 2
+    })
+    .await;
+    attacker
+}
+
 fn env(payload: pb::envelope::Payload) -> Vec<u8> {
     pb::Envelope { payload: Some(payload) }.encode_to_vec()
 }
@@ -63,17 +79,7 @@ async fn garbage_oversized_and_forged_messages_get_the_sender_banned() {
 
     let evil_key = Keypair::from_seed([66; 32]);
     let evil = peer_id_of(&evil_key);
-    let mut attacker = attacker_swarm(&evil_key);
-    let addr: Multiaddr = nodes[0].addr();
-    attacker.dial(addr).unwrap();
-    let mut subscribed = 0;
-    drive_until(&mut attacker, 10, |e| {
-        if let SwarmEvent::Behaviour(gossipsub::Event::Subscribed { peer_id, .. }) = e {
-            subscribed += usize::from(*peer_id == target);
-        }
-        subscribed == 2
-    })
-    .await;
+    let mut attacker = connected_attacker(&evil_key, &nodes[0]).await;
     let validator = nodes[0]
         .expect(5, |e| match e {
             NetworkEvent::PeerConnected { peer, validator } if peer == evil => Some(validator),
@@ -162,4 +168,27 @@ async fn reported_misbehaviour_bans_a_peer() {
     // Node 1 keeps re-dialling its bootstrap peer, and node 0 keeps refusing it.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(nodes[0].handle.peers().is_empty());
+}
+
+/// Messages over a topic's size limit never reach validation: gossipsub's codec refuses them
+/// and charges the sender, which ends up banned all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_over_the_topic_limit_are_charged_by_gossipsub() {
+    let keys = keys(2);
+    let set = validator_set(&keys);
+    let mut nodes = mesh(&keys, &set).await;
+    let target = peer(&nodes[0]);
+    let evil_key = Keypair::from_seed([67; 32]);
+    let mut attacker = connected_attacker(&evil_key, &nodes[0]).await;
+    // 2 MiB on the txs topic (limit 1 MiB): three of them.
+    for i in 0..3u8 {
+        attacker.behaviour_mut().publish(txs_topic(CHAIN), vec![i; 2 << 20]).unwrap();
+    }
+    drive_until(&mut attacker, 15, |e| matches!(e, SwarmEvent::ConnectionClosed { peer_id, .. } if *peer_id == target))
+        .await;
+    assert_eq!(nodes[0].metric("cairn_p2p_banned_peers_total", None), 1.0);
+    assert_eq!(nodes[0].metric("cairn_p2p_rejected_messages_total", None), 0.0, "never reached validation");
+    while let Ok(e) = nodes[0].events.try_recv() {
+        assert!(!matches!(e, NetworkEvent::TxBatch { .. }), "an oversized batch was delivered");
+    }
 }

@@ -72,13 +72,15 @@ pub async fn start(dir: &Path) -> Result<()> {
     println!("stop: Ctrl-C");
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut tick = tokio::time::interval(Duration::from_secs(2));
+    let mut reported = vec![false; net.nodes.len()];
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
             _ = term.recv() => break,
             _ = tick.tick() => {
                 for (i, n) in net.nodes.iter_mut().enumerate() {
-                    if !n.is_running() && n.pid().is_some() {
+                    if !n.is_running() && !reported[i] {
+                        reported[i] = true;
                         eprintln!("node{i} exited; see {}", n.log_file().display());
                     }
                 }

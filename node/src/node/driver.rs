@@ -119,7 +119,7 @@ impl Driver {
         Ok(())
     }
 
-    fn rules(&self, tip: &super::shared::Tip) -> BlockRules<'_> {
+    fn rules<'a>(&'a self, tip: &'a Tip) -> BlockRules<'a> {
         BlockRules { chain_id: &self.chain_id, tip, state_root: self.state.state_root(), cfg: &self.cfg }
     }
 

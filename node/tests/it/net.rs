@@ -2,7 +2,7 @@
 use cairn_node::client::RpcClient;
 use cairn_testnet::{NodePorts, Testnet};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -75,10 +75,6 @@ impl LocalNet {
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(30)..].join("\n")
     }
-
-    pub fn home(&self, i: usize) -> PathBuf {
-        self.dir.path().join(format!("node{i}"))
-    }
 }
 
 /// The latest height node `i` reports, or None while it does not answer.
@@ -102,8 +98,4 @@ pub async fn wait_height(c: &RpcClient, h: u64, limit: Duration, why: &str) -> u
 
 pub async fn block(c: &RpcClient, h: u64) -> Value {
     c.block(h).await.unwrap().unwrap_or_else(|| panic!("{} has no block {h}", c.url()))
-}
-
-pub fn genesis_of(dir: &Path) -> PathBuf {
-    dir.join("node0").join("genesis.json")
 }

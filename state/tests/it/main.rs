@@ -1,6 +1,7 @@
 //! Integration tests of cairn-state (one binary).
 mod commit;
 mod common;
+mod concurrency;
 mod corruption;
 mod crash;
 mod proofs;

@@ -155,7 +155,7 @@ impl Sim {
                 Event::Timer { node, incarnation, timeout } => {
                     self.local(node, incarnation, Input::TimeoutElapsed(timeout))
                 }
-                Event::Local { node, incarnation, input } => self.local(node, incarnation, input),
+                Event::Local { node, incarnation, input } => self.local(node, incarnation, *input),
                 Event::Crash { node } => self.crash(node),
                 Event::Restart { node } => self.restart(node),
             }

@@ -10,7 +10,7 @@ use std::collections::BinaryHeap;
 /// What travels between simulated nodes.
 #[derive(Clone, Debug)]
 pub enum Msg {
-    Consensus(ConsensusMessage),
+    Consensus(Box<ConsensusMessage>),
     /// Block sync: "send me your decided blocks from `from_height` on".
     SyncRequest {
         from_height: u64,
@@ -35,7 +35,7 @@ pub enum Event {
     Local {
         node: usize,
         incarnation: u32,
-        input: Input,
+        input: Box<Input>,
     },
     Crash {
         node: usize,

@@ -6,8 +6,9 @@
 use super::net::{Event, Msg};
 use super::Sim;
 use cairn_consensus::{Consensus, Input, Output, WalEntry};
-use cairn_proto::{Block, Certificate, ConsensusMessage, Hash, Header, Keypair, Proposal, Vote};
+use cairn_proto::{Block, Certificate, ConsensusMessage, Hash, Header, Keypair, Proposal, Vote, VoteKind};
 use rand::Rng;
+use std::collections::BTreeMap;
 
 pub struct SimNode {
     pub key: Keypair,
@@ -24,6 +25,9 @@ pub struct SimNode {
     sync_asked_at: Option<u64>,
     /// Block hashes seen at the current height (the equivocator votes for them at random).
     seen: Vec<Hash>,
+    /// The equivocator's other vote per (height, round, kind): one conflicting vote per slot,
+    /// re-sent on rebroadcast like the real one.
+    other_votes: BTreeMap<(u64, u32, VoteKind), Vote>,
 }
 
 impl SimNode {
@@ -39,6 +43,7 @@ impl SimNode {
             future: vec![],
             sync_asked_at: None,
             seen: vec![],
+            other_votes: BTreeMap::new(),
         }
     }
 
@@ -66,10 +71,10 @@ impl Sim {
         let outputs = c.handle(input);
         if let Some(before) = before {
             let state = format!("h{} r{} {:?}", c.height(), c.round(), c.step());
-            println!("t={} n{i} [{state}] <- {}", self.world.now, &before[..before.len().min(160)]);
+            println!("t={} n{i} [{state}] <- {}", self.world.now, before.chars().take(170).collect::<String>());
             for o in &outputs {
                 let o = format!("{o:?}");
-                println!("      -> {}", &o[..o.len().min(160)]);
+                println!("      -> {}", o.chars().take(170).collect::<String>());
             }
         }
         self.carry_out(i, outputs);
@@ -97,11 +102,11 @@ impl Sim {
         let inc = self.nodes[i].incarnation;
         match out {
             Output::WalAppend(entry) => {
-                let m = match &entry {
-                    WalEntry::Proposal(p) => ConsensusMessage::Proposal(p.clone()),
-                    WalEntry::Vote(v) => ConsensusMessage::Vote(v.clone()),
-                };
-                self.check.signed(i, &m);
+                match &entry {
+                    WalEntry::Proposal(p) => self.check.signed(i, &ConsensusMessage::Proposal(p.clone())),
+                    WalEntry::Vote(v) => self.check.signed(i, &ConsensusMessage::Vote(v.clone())),
+                    WalEntry::ValidBlock(_) => {} // someone else's proposal, not a signature of ours
+                }
                 self.nodes[i].wal.push(entry);
             }
             Output::Broadcast(m) => {
@@ -114,7 +119,7 @@ impl Sim {
             Output::BuildBlock { height, round } => {
                 let block = self.build_block(i, height, now);
                 let input = Input::ProposeBlock { height, round, block };
-                self.world.schedule(now, Event::Local { node: i, incarnation: inc, input });
+                self.world.schedule(now, Event::Local { node: i, incarnation: inc, input: Box::new(input) });
             }
             Output::Decided { block, certificate } => self.commit(i, block, certificate),
             Output::Evidence(ev) => {
@@ -149,7 +154,7 @@ impl Sim {
             }
             let m =
                 if self.nodes[i].equivocator && self.world.rng.gen_bool(0.5) { self.tamper(i, &m) } else { m.clone() };
-            self.world.send(i, j, Msg::Consensus(m));
+            self.world.send(i, j, Msg::Consensus(Box::new(m)));
         }
     }
 
@@ -158,11 +163,16 @@ impl Sim {
         match m {
             ConsensusMessage::Vote(v) => {
                 let node = &self.nodes[i];
+                if let Some(other) = node.other_votes.get(&(v.height, v.round, v.kind)) {
+                    return ConsensusMessage::Vote(other.clone());
+                }
                 let pick = self.world.rng.gen_range(0..=node.seen.len());
                 let other = node.seen.get(pick).copied().filter(|h| Some(*h) != v.block_hash);
                 let value =
                     if v.block_hash.is_some() && other.is_none() { None } else { other.or(Some(Hash([7; 32]))) };
-                ConsensusMessage::Vote(Vote::new_signed(&node.key, &self.chain_id, v.kind, v.height, v.round, value))
+                let other = Vote::new_signed(&node.key, &self.chain_id, v.kind, v.height, v.round, value);
+                self.nodes[i].other_votes.insert((v.height, v.round, v.kind), other.clone());
+                ConsensusMessage::Vote(other)
             }
             ConsensusMessage::Proposal(p) => {
                 let at = self.world.now + 1 + self.world.rng.gen_range(0..1000);
@@ -194,7 +204,8 @@ impl Sim {
         node.wal.retain(|e| e.height() > h); // the node truncates the WAL after a commit
         node.seen.clear();
         let input = Input::StartHeight { height: h + 1 };
-        self.world.schedule(self.world.now, Event::Local { node: i, incarnation: node.incarnation, input });
+        self.world
+            .schedule(self.world.now, Event::Local { node: i, incarnation: node.incarnation, input: Box::new(input) });
     }
 
     pub(super) fn local(&mut self, i: usize, incarnation: u32, input: Input) {
@@ -224,6 +235,7 @@ impl Sim {
         }
         match msg {
             Msg::Consensus(m) => {
+                let m = *m;
                 let (h, cur) = (msg_height(&m), self.nodes[to].consensus.as_ref().map_or(0, Consensus::height));
                 if h > cur {
                     if self.nodes[to].future.len() < 1_000 && h <= cur + 2 {
@@ -290,7 +302,10 @@ impl Sim {
             let h = node.next_height();
             node.wal.retain(|e| e.height() >= h);
             let input = Input::StartHeight { height: h };
-            self.world.schedule(self.world.now, Event::Local { node: i, incarnation: node.incarnation, input });
+            self.world.schedule(
+                self.world.now,
+                Event::Local { node: i, incarnation: node.incarnation, input: Box::new(input) },
+            );
         }
     }
 

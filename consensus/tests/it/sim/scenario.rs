@@ -38,7 +38,7 @@ impl Scenario {
             }
         };
         let instances = n + usize::from(twin.is_some());
-        let gst = if rng.gen_bool(0.2) { 0 } else { rng.gen_range(500..8_000) };
+        let gst = if rng.gen_bool(0.2) { 0 } else { rng.gen_range(300..5_000) };
         let partitions = (0..rng.gen_range(0..=2))
             .map(|_| {
                 let start = rng.gen_range(0..gst.max(1));

@@ -1,0 +1,67 @@
+//! WAL replay after a restart: entries are recorded as they come, and the round, step, lock
+//! and valid value they imply are restored at the next non-replay input, so that nothing is
+//! signed before the whole log is known. Also the logging of valid blocks (L36).
+use crate::state::Consensus;
+use crate::{Output, Step, WalEntry};
+use cairn_proto::VoteKind;
+
+impl Consensus {
+    /// Records a WAL entry of this height (signed by the previous incarnation).
+    pub(crate) fn replay(&mut self, entry: WalEntry) {
+        if entry.height() != self.height || self.step == Step::Commit {
+            return;
+        }
+        self.replay_pending = true;
+        match entry {
+            WalEntry::Proposal(p) => {
+                self.logged_blocks.insert(p.block.hash());
+                self.own.record_proposal(p.clone());
+                self.store_proposal(p, true);
+            }
+            WalEntry::ValidBlock(p) => {
+                let hash = p.block.hash();
+                self.logged_blocks.insert(hash);
+                self.valid = self.valid.max(Some((p.round, hash)));
+                self.store_proposal(p, true);
+            }
+            WalEntry::Vote(v) => {
+                self.own.record_vote(v.clone());
+                let power = self.validators.power_of(&v.validator);
+                if power > 0 {
+                    let _ = self.votes.add(v, power);
+                }
+            }
+        }
+    }
+
+    /// Logs the proposal of `round` as a valid block before we precommit or remember it
+    /// (L36), unless its block is in the WAL already: after a crash we must still hold the
+    /// block we are locked on, to re-propose it.
+    pub(crate) fn log_valid_block(&mut self, round: u32) {
+        let Some(info) = self.proposals.get(&round) else { return };
+        if self.key.is_some() && self.logged_blocks.insert(info.hash) {
+            self.out.push(Output::WalAppend(WalEntry::ValidBlock(info.proposal.clone())));
+        }
+    }
+
+    /// Restores the round, step and lock that the replayed entries imply, then re-sends them.
+    pub(crate) fn finish_replay(&mut self) {
+        self.replay_pending = false;
+        let Some(max) = self.own.max_round() else { return };
+        // The lock first, so that a proposer restarting into its own round re-proposes it.
+        if let Some(lock) = self.own.lock() {
+            self.locked = Some(lock);
+            self.valid = self.valid.max(Some(lock));
+        }
+        if max > self.round {
+            self.start_round(max);
+        }
+        if self.own.vote(self.round, VoteKind::Prevote).is_some() {
+            self.step = self.step.max(Step::Prevote);
+        }
+        if self.own.vote(self.round, VoteKind::Precommit).is_some() {
+            self.step = Step::Precommit;
+        }
+        self.rebroadcast();
+    }
+}
