@@ -45,11 +45,9 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
     let me = validators.index_of(&key.address()).map(|_| key.address());
     let registry = prometheus::Registry::new();
 
-    let state = State::open(
-        &home.state_dir(),
-        StateConfig { retain_versions: cfg.state.retain_versions, ..Default::default() },
-    )
-    .with_context(|| format!("cannot open the state database in {}", home.state_dir().display()))?;
+    let state_cfg = StateConfig { retain_versions: cfg.state.retain_versions, ..Default::default() };
+    let state = State::open_with_registry(&home.state_dir(), state_cfg, &registry)
+        .with_context(|| format!("cannot open the state database in {}", home.state_dir().display()))?;
     state.init_genesis(&genesis).context("genesis does not match the database")?;
     let tip = match state.block(state.latest_height())? {
         Some(cb) => Tip {

@@ -104,6 +104,7 @@ async fn four_validators_end_to_end() {
     assert_same_chain(&c, top).await;
 
     run_conformance(&ln).await;
+    assert_spec_metrics(&ln);
 
     // kill -9 one validator: the other three go on.
     ln.net.kill(3).unwrap();
@@ -152,4 +153,30 @@ async fn run_conformance(ln: &LocalNet) {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "conformance failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains(" passed, 0 failed"), "{text}");
+}
+
+/// Every metric SPEC §6 names is on node 0's `/metrics`.
+fn assert_spec_metrics(ln: &LocalNet) {
+    use std::io::{Read, Write};
+    let port = cairn_testnet::NodePorts::for_node(ln.base, 0).metrics;
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    conn.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut body = String::new();
+    conn.read_to_string(&mut body).unwrap();
+    assert!(body.starts_with("HTTP/1.1 200") || body.starts_with("HTTP/1.0 200"), "{}", &body[..body.len().min(200)]);
+    for name in [
+        "cairn_consensus_height",
+        "cairn_consensus_round",
+        "cairn_consensus_block_interval_seconds",
+        "cairn_consensus_committed_txs_total",
+        "cairn_mempool_size",
+        "cairn_mempool_bytes",
+        "cairn_mempool_rejected_total{reason=",
+        "cairn_p2p_peers",
+        "cairn_rpc_requests_total",
+        "cairn_rpc_request_duration_seconds",
+        "cairn_state_commit_duration_seconds",
+    ] {
+        assert!(body.contains(name), "/metrics lacks {name}");
+    }
 }
