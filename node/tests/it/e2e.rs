@@ -105,6 +105,7 @@ async fn four_validators_end_to_end() {
 
     run_conformance(&ln).await;
     assert_spec_metrics(&ln);
+    crate::lying::lying_servers_are_caught(&ln).await;
 
     // kill -9 one validator: the other three go on.
     ln.net.kill(3).unwrap();

@@ -2,4 +2,5 @@
 //! real libp2p sockets and real RPC clients, on loopback.
 mod cli;
 mod e2e;
+mod lying;
 mod net;

@@ -1,0 +1,75 @@
+//! `cairn query account --prove` trusts only the genesis validators: against an honest node it
+//! verifies, and against a proxy that alters the account or the certified header it refuses
+//! with a clear message.
+use crate::net::{bin, LocalNet};
+use cairn_node::client::RpcClient;
+use jsonrpsee::server::{RpcModule, Server};
+use jsonrpsee::types::{ErrorObjectOwned, Params};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// What the proxy falsifies.
+#[derive(Clone, Copy)]
+enum Lie {
+    Balance,
+    HeaderStateRoot,
+}
+
+async fn proxy(upstream: RpcClient, lie: Lie) -> (String, jsonrpsee::server::ServerHandle) {
+    let server = Server::builder().build("127.0.0.1:0").await.unwrap();
+    let addr = server.local_addr().unwrap();
+    let mut module = RpcModule::new((upstream, lie));
+    for method in ["state_getAccount", "chain_getBlock"] {
+        module
+            .register_async_method(method, move |params: Params<'static>, ctx: Arc<(RpcClient, Lie)>, _| async move {
+                let args: Vec<Value> = params.parse().unwrap_or_default();
+                let mut v: Value = ctx
+                    .0
+                    .call(method, args)
+                    .await
+                    .map_err(|e| ErrorObjectOwned::owned(-32603, e.to_string(), None::<()>))?;
+                match (method, ctx.1) {
+                    ("state_getAccount", Lie::Balance) => {
+                        v["balance"] = Value::from(v["balance"].as_u64().unwrap() + 1)
+                    }
+                    ("chain_getBlock", Lie::HeaderStateRoot) if !v.is_null() => {
+                        v["header"]["state_root"] = Value::from("ab".repeat(32))
+                    }
+                    _ => {}
+                }
+                Ok::<Value, ErrorObjectOwned>(v)
+            })
+            .unwrap();
+    }
+    (format!("http://{addr}"), server.start(module))
+}
+
+async fn query_prove(ln: &LocalNet, rpc: &str, address: &str) -> (bool, String) {
+    let out = tokio::process::Command::new(bin())
+        .args(["query", "account", address, "--prove", "--genesis"])
+        .arg(ln.dir.path().join("node0/genesis.json"))
+        .args(["--rpc", rpc])
+        .output()
+        .await
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+pub async fn lying_servers_are_caught(ln: &LocalNet) {
+    let accounts = cairn_testnet::read_accounts(&ln.accounts_file()).unwrap();
+    let addr = accounts[0].address.to_hex();
+    let (ok, err) = query_prove(ln, &ln.rpc_url(0), &addr).await;
+    assert!(ok, "an honest node's proof must verify: {err}");
+    let absent = "ee".repeat(32);
+    let (ok, err) = query_prove(ln, &ln.rpc_url(0), &absent).await;
+    assert!(ok, "an honest node's proof of absence must verify: {err}");
+    for (lie, expect) in
+        [(Lie::Balance, "merkle proof does not verify"), (Lie::HeaderStateRoot, "certificate is not for this header")]
+    {
+        let (url, handle) = proxy(ln.client(0), lie).await;
+        let (ok, err) = query_prove(ln, &url, &addr).await;
+        assert!(!ok, "a lying server was believed");
+        assert!(err.contains(expect), "expected {expect:?}, got: {err}");
+        handle.stop().unwrap();
+    }
+}
