@@ -15,7 +15,6 @@ pub struct Dispatcher {
     pub mempool: Arc<Mempool>,
     pub state: State,
     pub shared: Arc<Shared>,
-    pub chain_id: String,
     pub driver: mpsc::Sender<DriverEvent>,
 }
 
@@ -54,9 +53,10 @@ impl Dispatcher {
                         let _ = reply.send(super::sync::serve(&state, &req));
                     });
                 }
+                // The network's gossip validator has verified both signed votes already.
                 NetworkEvent::Evidence { from, evidence } => match DuplicateVoteEvidence::from_pb(evidence) {
-                    Ok(e) if e.verify(&self.chain_id).is_ok() => self.shared.add_evidence(e),
-                    _ => self.net.report_misbehaviour(from, "invalid_evidence"),
+                    Ok(e) => self.shared.add_evidence(e),
+                    Err(_) => self.net.report_misbehaviour(from, "invalid_evidence"),
                 },
                 NetworkEvent::PeerConnected { peer, validator } => {
                     tracing::info!(%peer, validator = ?validator, "peer connected");

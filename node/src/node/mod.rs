@@ -107,6 +107,10 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
             timeout_prevote: ms(c.timeout_prevote_ms),
             timeout_precommit: ms(c.timeout_precommit_ms),
             timeout_delta: ms(c.timeout_delta_ms),
+            // Every vote and proposal reaches consensus only through the network's gossip
+            // validator, which has already checked its signer and signature: checking again
+            // here would verify each signature twice on the hot path.
+            verify_signatures: false,
             ..ConsensusConfig::default()
         },
         chain_id.clone(),
@@ -143,7 +147,6 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
             mempool: mempool.clone(),
             state: state.clone(),
             shared: shared.clone(),
-            chain_id: chain_id.clone(),
             driver: driver_tx.clone(),
         }
         .run(net_events),
