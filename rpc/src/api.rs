@@ -7,7 +7,8 @@ use serde::Serialize;
 
 /// What `chain_status` / gRPC `Status` report, plus the liveness and readiness behind
 /// `/livez` and `/readyz`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Serialized as the `chain_status` result; `live` and `ready` only drive the health paths.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct NodeStatus {
     pub chain_id: String,
     pub node_id: String,
@@ -20,8 +21,10 @@ pub struct NodeStatus {
     pub syncing: bool,
     pub peers: usize,
     /// Consensus makes progress or waits legitimately (`/livez`).
+    #[serde(skip)]
     pub live: bool,
     /// Caught up with peers (`/readyz`).
+    #[serde(skip)]
     pub ready: bool,
 }
 

@@ -1,6 +1,6 @@
 //! The JSON shapes of SPEC §4 and the JSON-RPC error objects. Field names here are the
 //! contract: clients and `conformance.py` read exactly these.
-use crate::api::{AccountInfo, ApiError, BlockInfo, NodeStatus, TxStatus};
+use crate::api::{AccountInfo, ApiError, BlockInfo, TxStatus};
 use cairn_proto::{pb, Address, Certificate, Hash, Header, RejectReason, TxRejection};
 use jsonrpsee::types::ErrorObjectOwned;
 use serde::Serialize;
@@ -11,35 +11,6 @@ pub const RATE_LIMITED_CODE: i32 = -32005;
 pub const TIMEOUT_CODE: i32 = -32003;
 /// JSON-RPC code for a well-formed query about something the node does not have.
 pub const NOT_FOUND_CODE: i32 = -32001;
-
-#[derive(Clone, Serialize)]
-pub struct StatusJson {
-    pub chain_id: String,
-    pub node_id: String,
-    pub validator: bool,
-    pub height: u64,
-    pub block_hash: Hash,
-    pub state_root: Hash,
-    pub block_time_ms: u64,
-    pub syncing: bool,
-    pub peers: usize,
-}
-
-impl From<NodeStatus> for StatusJson {
-    fn from(s: NodeStatus) -> Self {
-        StatusJson {
-            chain_id: s.chain_id,
-            node_id: s.node_id,
-            validator: s.validator,
-            height: s.height,
-            block_hash: s.block_hash,
-            state_root: s.state_root,
-            block_time_ms: s.block_time_ms,
-            syncing: s.syncing,
-            peers: s.peers,
-        }
-    }
-}
 
 #[derive(Clone, Serialize)]
 pub struct BlockJson {

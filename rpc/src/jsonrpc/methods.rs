@@ -3,7 +3,7 @@
 //! size); the node's mempool decides every transaction reason.
 use super::json::{
     api_error, error_with_reason, invalid_params, malformed_hex, rejection_error, AccountJson, BlockJson, HashJson,
-    StatusJson, SubmitJson, TxJson,
+    SubmitJson, TxJson,
 };
 use crate::api::NodeApi;
 use crate::coalesce::Coalescer;
@@ -52,7 +52,7 @@ pub fn module(ctx: Ctx) -> RpcModule<Ctx> {
 }
 
 fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMethodError> {
-    m.register_method("chain_status", |_, ctx, _| ok(StatusJson::from(ctx.api.status())))?;
+    m.register_method("chain_status", |_, ctx, _| ok(ctx.api.status()))?;
     // Block and account reads may hit the disk (and build a proof): they run on the blocking pool.
     m.register_blocking_method("chain_getBlock", |p, ctx, _| {
         let height = block_height(&p)?;
