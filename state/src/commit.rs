@@ -7,6 +7,7 @@ use crate::failpoint;
 use crate::schema::*;
 use crate::state::Head;
 use crate::tree::node::{key_of, Leaf};
+use crate::tree::Tree;
 use crate::{State, StateError};
 use cairn_proto::{Account, Address, CertifiedBlock, Genesis, Hash};
 use prost::Message;
@@ -68,7 +69,7 @@ impl State {
         let accounts: Vec<(Address, Account)> =
             genesis.accounts.iter().map(|a| (a.address, Account { balance: a.balance, nonce: 0 })).collect();
         let leaves = leaves_of(&accounts);
-        let tree = crate::tree::Tree::build(&leaves.iter().map(|(l, _, _)| l.clone()).collect::<Vec<_>>());
+        let tree = Tree::build(&leaves.iter().map(|(l, _, _)| l.clone()).collect::<Vec<_>>());
         let db = &inner.db;
         let mut batch = WriteBatch::default();
         for (leaf, address, account) in &leaves {
@@ -81,9 +82,7 @@ impl State {
         batch.put_cf(db.cf(CF_META), META_HEIGHT, u64_key(0));
         db.write(batch)?;
         inner.accounts.insert_all(accounts.iter().map(|(a, account)| (*a, Entry { account: *account, version: 0 })));
-        let mut head = Head { chain_id: Some(genesis.chain_id.clone()), ..Head::default() };
-        head.push(0, tree, inner.config.cached_versions);
-        *inner.head.write() = head;
+        *inner.head.write() = Head::starting_at(genesis.chain_id.clone(), 0, 0, tree);
         inner.metrics.accounts.set(inner.accounts.len() as i64);
         Ok(())
     }
@@ -97,17 +96,22 @@ impl State {
         let started = Instant::now();
         let inner = &self.inner;
         let _writer = inner.commit_lock.lock();
-        let head = inner.head.read().clone();
-        let chain_id = head.chain_id.as_deref().ok_or(StateError::NoGenesis)?;
+        // Only what this commit needs: cloning the whole head would keep the version that
+        // this commit retires alive until the function returns.
+        let (chain_id, latest, parent) = {
+            let head = inner.head.read();
+            (head.chain_id.clone().ok_or(StateError::NoGenesis)?, head.height, head.tree())
+        };
+        let chain_id = chain_id.as_str();
         let header = &block.block.header;
         let height = header.height;
-        if height != head.height + 1 {
-            return Err(StateError::WrongHeight { expected: head.height + 1, got: height });
+        if height != latest + 1 {
+            return Err(StateError::WrongHeight { expected: latest + 1, got: height });
         }
         if header.chain_id != chain_id {
             return Err(StateError::WrongChain { height, expected: chain_id.to_owned(), got: header.chain_id.clone() });
         }
-        let parent_root = head.tree().root_hash();
+        let parent_root = parent.root_hash();
         if header.state_root != parent_root {
             return Err(StateError::RootMismatch {
                 height: height - 1,
@@ -120,9 +124,18 @@ impl State {
         failpoint::hit("commit:executed");
 
         let leaves = leaves_of(&exec.changed);
-        let tree = head.tree().apply(&leaves.iter().map(|(l, _, _)| l.clone()).collect::<Vec<_>>());
+        let updates: Vec<Arc<Leaf>> = leaves.iter().map(|(l, _, _)| l.clone()).collect();
+        // The tree and the bulk of the batch (block, account versions, tx index) do not depend
+        // on each other: build them side by side.
+        let (tree, batch) =
+            rayon::join(|| parent.apply(&updates), || self.commit_batch(block, &exec.receipts, &leaves));
+        drop(parent);
         let state_root = tree.root_hash();
-        let batch = self.commit_batch(block, &exec.receipts, &leaves, &state_root)?;
+        let mut batch = batch?;
+        let db = &inner.db;
+        batch.put_cf(db.cf(CF_ROOTS), u64_key(height), state_root.0);
+        // The commit-progress marker, last.
+        batch.put_cf(db.cf(CF_META), META_HEIGHT, u64_key(height));
         failpoint::hit("commit:batch_built");
 
         inner.db.write(batch)?;
@@ -131,7 +144,8 @@ impl State {
         let version =
             |(_, a, account): &(Arc<Leaf>, Address, Account)| (*a, Entry { account: *account, version: height });
         inner.accounts.insert_all(leaves.iter().map(version));
-        inner.head.write().push(height, tree, inner.config.cached_versions);
+        let retired = inner.head.write().push(height, tree, inner.config.cached_versions);
+        retired.into_iter().for_each(|t| inner.reclaimer.retire(t));
         self.record_metrics(height, &exec.receipts, started);
         failpoint::hit("commit:applied");
 
@@ -139,13 +153,13 @@ impl State {
         Ok(CommitOutcome { height, state_root, receipts: exec.receipts, touched: exec.touched })
     }
 
-    /// The one batch of a commit; the progress marker is its last write.
+    /// The one batch of a commit, but for the new root and the progress marker, which the
+    /// caller appends once the tree is done.
     fn commit_batch(
         &self,
         block: &CertifiedBlock,
         receipts: &[Receipt],
         leaves: &[(Arc<Leaf>, Address, Account)],
-        state_root: &Hash,
     ) -> Result<WriteBatch, StateError> {
         let db = &self.inner.db;
         let height = block.block.header.height;
@@ -161,20 +175,21 @@ impl State {
         if !stale.is_empty() {
             batch.put_cf(db.cf(CF_STALE), u64_key(height), encode_stale(&stale));
         }
-        batch.put_cf(db.cf(CF_ROOTS), u64_key(height), state_root.0);
         batch.put_cf(db.cf(CF_BLOCKS), u64_key(height), block.to_pb().encode_to_vec());
         batch.put_cf(db.cf(CF_BLOCK_HASHES), block.block.hash().0, u64_key(height));
         let cf_tx = db.cf(CF_TX_INDEX);
-        let mut indexed: HashSet<Hash> = HashSet::with_capacity(receipts.len());
-        for (index, r) in receipts.iter().enumerate() {
+        // In hash order: RocksDB's memtable inserts sorted keys much faster than random ones.
+        let mut by_hash: Vec<(usize, &Receipt)> = receipts.iter().enumerate().collect();
+        by_hash.sort_by_key(|(index, r)| (r.hash, *index));
+        for (i, &(index, r)) in by_hash.iter().enumerate() {
             // A tx included again (same bytes, so a replayed nonce) keeps its first location.
-            if !indexed.insert(r.hash) || (!r.success && db.get(CF_TX_INDEX, &r.hash.0)?.is_some()) {
+            let repeated = i > 0 && by_hash[i - 1].1.hash == r.hash;
+            if repeated || (!r.success && db.get(CF_TX_INDEX, &r.hash.0)?.is_some()) {
                 continue;
             }
             let loc = TxLocation { height, index: index as u32, success: r.success, error: r.error.clone() };
             batch.put_cf(cf_tx, r.hash.0, loc.encode());
         }
-        batch.put_cf(db.cf(CF_META), META_HEIGHT, u64_key(height));
         Ok(batch)
     }
 
@@ -220,7 +235,12 @@ impl State {
         inner.head.write().oldest = target;
         db.write(batch)?;
         failpoint::hit("prune:written");
-        inner.head.write().recent.retain(|(h, _)| *h >= target);
+        let retired: Vec<Tree> = {
+            let mut head = inner.head.write();
+            let below = head.recent.iter().take_while(|(h, _)| *h < target).count();
+            head.recent.drain(..below).map(|(_, t)| t).collect()
+        };
+        retired.into_iter().for_each(|t| inner.reclaimer.retire(t));
         inner.rebuilt.lock().take_if(|(h, _)| *h < target);
         inner.metrics.oldest.set(target as i64);
         Ok(())

@@ -6,7 +6,7 @@ use crate::metrics::Metrics;
 use crate::proof::AccountProof;
 use crate::schema::*;
 use crate::tree::node::{key_of, EMPTY_HASH};
-use crate::tree::{node::Leaf, Tree};
+use crate::tree::{node::Leaf, reclaim::Reclaimer, Tree};
 use crate::{StateConfig, StateError};
 use cairn_proto::{pb, Account, Address, CertifiedBlock, Hash};
 use parking_lot::{Mutex, RwLock};
@@ -33,6 +33,7 @@ pub(crate) struct Inner {
     /// The last tree rebuilt from disk for a height no longer cached in memory.
     pub rebuilt: Mutex<Option<(u64, Tree)>>,
     pub metrics: Metrics,
+    pub reclaimer: Reclaimer,
 }
 
 /// What is committed, as seen by readers.
@@ -47,16 +48,23 @@ pub(crate) struct Head {
 }
 
 impl Head {
+    /// A head whose only cached version is `tree`, at `height`.
+    pub fn starting_at(chain_id: String, height: u64, oldest: u64, tree: Tree) -> Head {
+        Head { chain_id: Some(chain_id), height, oldest, recent: VecDeque::from([(height, tree)]) }
+    }
+
     pub fn tree(&self) -> Tree {
         self.recent.back().map(|(_, t)| t.clone()).unwrap_or_default()
     }
 
-    pub fn push(&mut self, height: u64, tree: Tree, keep: usize) {
+    /// Makes `tree` the latest version and returns the versions that leave the cache, for the
+    /// caller to free outside the lock (see [`crate::tree::reclaim`]).
+    #[must_use = "retired versions are freed by the reclaimer, not under the head lock"]
+    pub fn push(&mut self, height: u64, tree: Tree, keep: usize) -> Vec<Tree> {
         self.height = height;
         self.recent.push_back((height, tree));
-        while self.recent.len() > keep.max(1) {
-            self.recent.pop_front();
-        }
+        let excess = self.recent.len().saturating_sub(keep.max(1));
+        self.recent.drain(..excess).map(|(_, t)| t).collect()
     }
 }
 
@@ -80,6 +88,7 @@ impl State {
             accounts: AccountMap::new(),
             rebuilt: Mutex::new(None),
             metrics,
+            reclaimer: Reclaimer::start(),
         };
         let state = State { inner: Arc::new(inner) };
         state.load().map_err(|e| match e {
@@ -121,9 +130,7 @@ impl State {
         let inner = &self.inner;
         inner.accounts.clear();
         inner.accounts.insert_all(entries);
-        let mut head = Head { chain_id: Some(chain_id), height, oldest, recent: VecDeque::new() };
-        head.push(height, tree, inner.config.cached_versions);
-        *inner.head.write() = head;
+        *inner.head.write() = Head::starting_at(chain_id, height, oldest, tree);
         inner.metrics.height.set(height as i64);
         inner.metrics.oldest.set(oldest as i64);
         inner.metrics.accounts.set(inner.accounts.len() as i64);

@@ -7,6 +7,7 @@
 //! rayon. Accounts are never deleted (transfers cannot delete one), so the tree has no
 //! deletion path. The hash rules are in [`node`]; the proof format in [`crate::proof`].
 pub mod node;
+pub mod reclaim;
 
 use crate::proof::{AccountProof, OtherLeaf};
 use cairn_proto::Hash;

@@ -5,10 +5,21 @@
 use cairn_proto::{Account, Address, Hash};
 use std::sync::Arc;
 
-/// Domain byte of a leaf hash: `blake3(0x00 || key || value_hash)`.
-pub const LEAF_DOMAIN: u8 = 0x00;
-/// Domain byte of an internal node hash: `blake3(0x01 || left || right)`.
-pub const INTERNAL_DOMAIN: u8 = 0x01;
+/// Key of leaf hashes, `blake3("cairn.v1 state tree leaf")`: a leaf hashes as
+/// `blake3_keyed(LEAF_KEY, key || value_hash)`.
+///
+/// Keyed hashing separates the two node domains without a prefix byte, so both inputs are
+/// exactly 64 bytes: one blake3 block, one compression per node instead of two.
+pub const LEAF_KEY: [u8; 32] = [
+    0x58, 0xa5, 0xbe, 0x20, 0x15, 0x98, 0xb2, 0x16, 0x09, 0x87, 0x9e, 0xa0, 0x74, 0x60, 0x8a, 0x70, 0x4f, 0xed, 0x71,
+    0x9a, 0xa7, 0xc8, 0x51, 0x47, 0x1e, 0x08, 0xe7, 0x31, 0x3d, 0xf4, 0xd1, 0xf3,
+];
+/// Key of internal node hashes, `blake3("cairn.v1 state tree internal node")`: an internal
+/// node hashes as `blake3_keyed(INTERNAL_KEY, left || right)`.
+pub const INTERNAL_KEY: [u8; 32] = [
+    0x5c, 0xc6, 0x69, 0x1e, 0x8e, 0xb6, 0xc7, 0xb2, 0xdb, 0x85, 0x55, 0x0e, 0xac, 0xaf, 0xc2, 0xc4, 0x5d, 0x22, 0x20,
+    0xa4, 0x87, 0x58, 0xa8, 0x8b, 0x9e, 0x0c, 0xe8, 0x1c, 0xba, 0xad, 0xab, 0xde,
+];
 /// The hash of an empty subtree (and the root of an empty tree): 32 zero bytes.
 pub const EMPTY_HASH: Hash = Hash::ZERO;
 
@@ -24,17 +35,18 @@ pub fn value_hash(account: &Account) -> Hash {
 }
 
 pub fn leaf_hash(key: &Hash, value_hash: &Hash) -> Hash {
-    let mut h = blake3::Hasher::new();
-    h.update(&[LEAF_DOMAIN]).update(&key.0).update(&value_hash.0);
-    Hash(*h.finalize().as_bytes())
+    keyed_pair_hash(&LEAF_KEY, key, value_hash)
 }
 
 pub fn internal_hash(left: &Hash, right: &Hash) -> Hash {
-    let mut buf = [0u8; 65];
-    buf[0] = INTERNAL_DOMAIN;
-    buf[1..33].copy_from_slice(&left.0);
-    buf[33..].copy_from_slice(&right.0);
-    Hash(*blake3::hash(&buf).as_bytes())
+    keyed_pair_hash(&INTERNAL_KEY, left, right)
+}
+
+fn keyed_pair_hash(domain: &[u8; 32], a: &Hash, b: &Hash) -> Hash {
+    let mut buf = [0u8; 64];
+    buf[..32].copy_from_slice(&a.0);
+    buf[32..].copy_from_slice(&b.0);
+    Hash(*blake3::keyed_hash(domain, &buf).as_bytes())
 }
 
 /// Bit `i` of a key, most significant bit of byte 0 first: bit 0 picks the root's child.
@@ -109,4 +121,21 @@ impl Node {
 /// The hash of a possibly empty subtree.
 pub fn hash_of(node: &Option<Node>) -> Hash {
     node.as_ref().map_or(EMPTY_HASH, Node::hash)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domain_keys_are_the_documented_hashes() {
+        assert_eq!(*blake3::hash(b"cairn.v1 state tree leaf").as_bytes(), LEAF_KEY);
+        assert_eq!(*blake3::hash(b"cairn.v1 state tree internal node").as_bytes(), INTERNAL_KEY);
+    }
+
+    #[test]
+    fn leaf_and_internal_hashes_differ_on_the_same_input() {
+        let (a, b) = (Hash([1; 32]), Hash([2; 32]));
+        assert_ne!(leaf_hash(&a, &b), internal_hash(&a, &b));
+    }
 }
