@@ -15,6 +15,10 @@ use rayon::prelude::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The allocator the `cairn` binary uses, so the figures are what a node pays.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CHAIN: &str = "cairn-bench";
 const BLOCK_TXS: usize = 10_000;
 

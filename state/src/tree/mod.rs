@@ -28,13 +28,15 @@ impl Tree {
     /// Builds a tree from leaves sorted by key, without duplicates.
     pub fn build(leaves: &[Arc<Leaf>]) -> Tree {
         debug_assert!(is_sorted_unique(leaves));
-        Tree { root: build(leaves, 0) }
+        let keys = keys_of(leaves);
+        Tree { root: build(Batch { keys: &keys, leaves }, 0) }
     }
 
     /// A new version with `updates` (sorted by key, without duplicates) inserted or replaced.
     pub fn apply(&self, updates: &[Arc<Leaf>]) -> Tree {
         debug_assert!(is_sorted_unique(updates));
-        Tree { root: update(&self.root, updates, 0) }
+        let keys = keys_of(updates);
+        Tree { root: update(&self.root, Batch { keys: &keys, leaves: updates }, 0) }
     }
 
     pub fn root_hash(&self) -> Hash {
@@ -84,6 +86,10 @@ fn is_sorted_unique(leaves: &[Arc<Leaf>]) -> bool {
     leaves.windows(2).all(|w| w[0].key < w[1].key)
 }
 
+fn keys_of(leaves: &[Arc<Leaf>]) -> Vec<Hash> {
+    leaves.iter().map(|l| l.key).collect()
+}
+
 fn join<A: Send, B: Send>(n: usize, a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
     if n >= PARALLEL_THRESHOLD {
         rayon::join(a, b)
@@ -92,49 +98,64 @@ fn join<A: Send, B: Send>(n: usize, a: impl FnOnce() -> A + Send, b: impl FnOnce
     }
 }
 
-/// Leaves of one subtree at `depth` all share the key's first `depth` bits, so sorted order
-/// puts the left child's leaves (bit `depth` = 0) first.
-fn split_at_bit(leaves: &[Arc<Leaf>], depth: usize) -> usize {
-    leaves.partition_point(|l| !bit(&l.key, depth))
+/// Leaves sorted by key, with their keys copied side by side: splitting a batch binary-searches
+/// the keys, and a contiguous array of them stays in cache where chasing each leaf's pointer
+/// would miss.
+#[derive(Clone, Copy)]
+struct Batch<'a> {
+    keys: &'a [Hash],
+    leaves: &'a [Arc<Leaf>],
 }
 
-fn build(leaves: &[Arc<Leaf>], depth: usize) -> Option<Node> {
-    match leaves.len() {
+impl<'a> Batch<'a> {
+    fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Leaves of one subtree at `depth` all share the key's first `depth` bits, so sorted
+    /// order puts the left child's leaves (bit `depth` = 0) first.
+    fn split_at_bit(self, depth: usize) -> (Batch<'a>, Batch<'a>) {
+        let mid = self.keys.partition_point(|k| !bit(k, depth));
+        let (kl, kr) = self.keys.split_at(mid);
+        let (ll, lr) = self.leaves.split_at(mid);
+        (Batch { keys: kl, leaves: ll }, Batch { keys: kr, leaves: lr })
+    }
+}
+
+fn build(b: Batch, depth: usize) -> Option<Node> {
+    match b.len() {
         0 => None,
-        1 => Some(Node::Leaf(leaves[0].clone())),
+        1 => Some(Node::Leaf(b.leaves[0].clone())),
         n => {
-            let mid = split_at_bit(leaves, depth);
-            let (l, r) = join(n, || build(&leaves[..mid], depth + 1), || build(&leaves[mid..], depth + 1));
+            let (left, right) = b.split_at_bit(depth);
+            let (l, r) = join(n, || build(left, depth + 1), || build(right, depth + 1));
             Some(Node::Internal(Arc::new(Internal::new(l, r))))
         }
     }
 }
 
-fn update(node: &Option<Node>, ups: &[Arc<Leaf>], depth: usize) -> Option<Node> {
-    if ups.is_empty() {
+fn update(node: &Option<Node>, ups: Batch, depth: usize) -> Option<Node> {
+    if ups.keys.is_empty() {
         return node.clone();
     }
     match node {
         None => build(ups, depth),
-        Some(Node::Leaf(old)) => match ups.binary_search_by(|l| l.key.cmp(&old.key)) {
+        Some(Node::Leaf(old)) => match ups.keys.binary_search(&old.key) {
             // The old leaf is replaced; the subtree is just the new leaves.
             Ok(_) => build(ups, depth),
             // The old leaf stays and is pushed down beside the new ones.
             Err(pos) => {
-                let mut all = Vec::with_capacity(ups.len() + 1);
-                all.extend_from_slice(&ups[..pos]);
-                all.push(old.clone());
-                all.extend_from_slice(&ups[pos..]);
-                build(&all, depth)
+                let mut leaves = Vec::with_capacity(ups.len() + 1);
+                leaves.extend_from_slice(&ups.leaves[..pos]);
+                leaves.push(old.clone());
+                leaves.extend_from_slice(&ups.leaves[pos..]);
+                let keys = keys_of(&leaves);
+                build(Batch { keys: &keys, leaves: &leaves }, depth)
             }
         },
         Some(Node::Internal(n)) => {
-            let mid = split_at_bit(ups, depth);
-            let (l, r) = join(
-                ups.len(),
-                || update(&n.left, &ups[..mid], depth + 1),
-                || update(&n.right, &ups[mid..], depth + 1),
-            );
+            let (left, right) = ups.split_at_bit(depth);
+            let (l, r) = join(ups.len(), || update(&n.left, left, depth + 1), || update(&n.right, right, depth + 1));
             Some(Node::Internal(Arc::new(Internal::new(l, r))))
         }
     }
