@@ -5,6 +5,7 @@
 //! sender's nonce — so every node computes the same result from the same block. All
 //! arithmetic is checked: a would-be overflow is a failure, never a wrap.
 use cairn_proto::{Account, Address, Hash, RejectReason, TxAction, VerifiedTx};
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// The result of one transaction in a block.
@@ -38,12 +39,12 @@ struct Slot {
 }
 
 /// Executes `txs` in order on top of the accounts that `base` reads.
-pub fn execute(chain_id: &str, txs: &[VerifiedTx], base: impl Fn(&Address) -> Account) -> Execution {
+pub fn execute(chain_id: &str, txs: &[VerifiedTx], base: impl Fn(&Address) -> Account + Sync) -> Execution {
     let mut index: HashMap<Address, usize> = HashMap::with_capacity(txs.len() * 2);
     let mut slots: Vec<Slot> = Vec::with_capacity(txs.len() * 2);
     let mut slot = |address: Address| -> usize {
         *index.entry(address).or_insert_with(|| {
-            slots.push(Slot { address, account: base(&address), changed: false });
+            slots.push(Slot { address, account: Account::default(), changed: false });
             slots.len() - 1
         })
     };
@@ -52,6 +53,9 @@ pub fn execute(chain_id: &str, txs: &[VerifiedTx], base: impl Fn(&Address) -> Ac
         let TxAction::Transfer(t) = &tx.body().action;
         plan.push((slot(tx.sender()), slot(t.recipient)));
     }
+    // The base values are independent reads (mostly cache misses in a large state): fetch
+    // them in parallel before the sequential, order-dependent part.
+    slots.par_iter_mut().for_each(|s| s.account = base(&s.address));
     let receipts = txs
         .iter()
         .zip(plan)

@@ -24,9 +24,11 @@ pub const CF_BLOCK_HASHES: &str = "block_hashes";
 pub const CF_TX_INDEX: &str = "tx_index";
 pub const ALL_CFS: [&str; 7] = [CF_META, CF_LEAVES, CF_ROOTS, CF_STALE, CF_BLOCKS, CF_BLOCK_HASHES, CF_TX_INDEX];
 
-/// Identifies the layout; a database with another value is refused.
+/// Identifies the layout and the tree's hash rules; a database with another value is refused.
+/// Version 2 hashes tree nodes with keyed blake3 (version 1 used a prefix byte), so its roots
+/// differ from version 1's for the same accounts.
 pub const META_FORMAT: &[u8] = b"format";
-pub const FORMAT_VERSION: &[u8] = b"cairn-state/1";
+pub const FORMAT_VERSION: &[u8] = b"cairn-state/2";
 /// blake3 of the canonical genesis JSON.
 pub const META_GENESIS: &[u8] = b"genesis";
 pub const META_CHAIN_ID: &[u8] = b"chain_id";
