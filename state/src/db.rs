@@ -5,8 +5,8 @@ use crate::schema::*;
 use crate::StateError;
 use cairn_proto::{Account, Address, Hash};
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, ErrorKind, MemtableFactory,
-    Options, ReadOptions, SliceTransform, WriteBatch, WriteOptions, DB,
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, ErrorKind, Options, ReadOptions,
+    WriteBatch, WriteOptions, DB,
 };
 use std::path::{Path, PathBuf};
 
@@ -39,12 +39,7 @@ impl Db {
         table.set_block_cache(&Cache::new_lru_cache(config.block_cache_mb << 20));
         table.set_bloom_filter(10.0, false);
         opts.set_block_based_table_factory(&table);
-        // Required by the hash memtables below (they take one writer at a time; so do we).
-        opts.set_allow_concurrent_memtable_write(false);
-        let cfs = ALL_CFS.iter().map(|name| {
-            let hashed = *name == CF_LEAVES || *name == CF_TX_INDEX;
-            ColumnFamilyDescriptor::new(*name, if hashed { hashed_memtable(opts.clone()) } else { opts.clone() })
-        });
+        let cfs = ALL_CFS.iter().map(|name| ColumnFamilyDescriptor::new(*name, opts.clone()));
         let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| match e.kind() {
             ErrorKind::Corruption | ErrorKind::InvalidArgument | ErrorKind::NotFound => {
                 corrupt(format!("RocksDB refuses to open it: {e}"))
@@ -116,8 +111,6 @@ impl Db {
     ) -> Result<(), StateError> {
         let mut read = ReadOptions::default();
         read.fill_cache(false);
-        // Across all prefixes, in key order (the column family has a prefix extractor).
-        read.set_total_order_seek(true);
         let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_LEAVES), read);
         it.seek_to_first();
         let mut last: Option<Hash> = None;
@@ -132,18 +125,6 @@ impl Db {
         }
         Ok(it.status()?)
     }
-}
-
-/// Options for the column families that take tens of thousands of random keys per block
-/// (account versions, tx index): their memtable is a hash of small skip lists on the keys'
-/// first 32 bytes (the account's tree key; the tx hash). An insert then walks one short list
-/// instead of descending a skip list of hundreds of thousands of entries with a cache miss
-/// per level, which was most of a commit's write time. Point reads and per-account seeks stay
-/// in one bucket; a full scan asks for total order (`scan_leaves_at`).
-fn hashed_memtable(mut opts: Options) -> Options {
-    opts.set_prefix_extractor(SliceTransform::create_fixed_prefix(32));
-    opts.set_memtable_factory(MemtableFactory::HashSkipList { bucket_count: 1 << 20, height: 4, branching_factor: 4 });
-    opts
 }
 
 /// Whether `path` holds RocksDB data (tables, a write-ahead log or a later manifest), as
