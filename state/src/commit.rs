@@ -125,27 +125,27 @@ impl State {
 
         let leaves = leaves_of(&exec.changed);
         let updates: Vec<Arc<Leaf>> = leaves.iter().map(|(l, _, _)| l.clone()).collect();
-        // The tree and the durable write do not depend on each other: the commit batch holds
-        // the block, the account versions, the tx index and the progress marker, but not the
-        // new root, so the write runs on its own thread while the tree is computed on rayon.
-        let (tree, written) = std::thread::scope(|scope| {
-            let writer = scope.spawn(|| self.write_commit_batch(block, &exec.receipts, &leaves));
-            let tree = parent.apply(&updates);
-            (tree, writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-        });
+        // The tree and the bulk of the batch (block, account versions, tx index) do not depend
+        // on each other: build them side by side.
+        let (tree, batch) =
+            rayon::join(|| parent.apply(&updates), || self.commit_batch(block, &exec.receipts, &leaves));
         drop(parent);
-        written?;
         let state_root = tree.root_hash();
+        let mut batch = batch?;
+        let db = &inner.db;
+        batch.put_cf(db.cf(CF_ROOTS), u64_key(height), state_root.0);
+        // The commit-progress marker, last.
+        batch.put_cf(db.cf(CF_META), META_HEIGHT, u64_key(height));
+        failpoint::hit("commit:batch_built");
+
+        inner.db.write(batch)?;
+        failpoint::hit("commit:written");
 
         let version =
             |(_, a, account): &(Arc<Leaf>, Address, Account)| (*a, Entry { account: *account, version: height });
         inner.accounts.insert_all(leaves.iter().map(version));
         let retired = inner.head.write().push(height, tree, inner.config.cached_versions);
         retired.into_iter().for_each(|t| inner.reclaimer.retire(t));
-        // The root is derived data: if a crash loses this write, opening recomputes it from the
-        // account versions (`State::load`). Not synced for the same reason; the next commit's
-        // synced batch makes it durable.
-        inner.db.db.put_cf(inner.db.cf(CF_ROOTS), u64_key(height), state_root.0)?;
         self.record_metrics(height, &exec.receipts, started);
         failpoint::hit("commit:applied");
 
@@ -153,14 +153,14 @@ impl State {
         Ok(CommitOutcome { height, state_root, receipts: exec.receipts, touched: exec.touched })
     }
 
-    /// Builds and writes the one batch of a commit (synced when `sync_writes`); the
-    /// commit-progress marker is its last write.
-    fn write_commit_batch(
+    /// The one batch of a commit, but for the new root and the progress marker, which the
+    /// caller appends once the tree is done.
+    fn commit_batch(
         &self,
         block: &CertifiedBlock,
         receipts: &[Receipt],
         leaves: &[(Arc<Leaf>, Address, Account)],
-    ) -> Result<(), StateError> {
+    ) -> Result<WriteBatch, StateError> {
         let db = &self.inner.db;
         let height = block.block.header.height;
         let mut batch = WriteBatch::default();
@@ -190,11 +190,7 @@ impl State {
             let loc = TxLocation { height, index: index as u32, success: r.success, error: r.error.clone() };
             batch.put_cf(cf_tx, r.hash.0, loc.encode());
         }
-        batch.put_cf(db.cf(CF_META), META_HEIGHT, u64_key(height));
-        failpoint::hit("commit:batch_built");
-        db.write(batch)?;
-        failpoint::hit("commit:written");
-        Ok(())
+        Ok(batch)
     }
 
     fn record_metrics(&self, height: u64, receipts: &[Receipt], started: Instant) {

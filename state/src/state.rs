@@ -110,9 +110,7 @@ impl State {
         let chain_id = db.get(CF_META, META_CHAIN_ID)?.ok_or_else(|| db.corrupt("no chain id"))?;
         let chain_id = String::from_utf8(chain_id).map_err(|_| db.corrupt("chain id is not UTF-8"))?;
         let oldest = db.get_u64(CF_META, META_OLDEST, "oldest")?.ok_or_else(|| db.corrupt("no pruning marker"))?;
-        // The root of the latest height is written just after its commit batch (see
-        // `commit_block`), so a crash in between leaves it missing: it is recomputed below.
-        let expected = db.root(height)?;
+        let expected = db.root(height)?.ok_or_else(|| db.corrupt(format!("no state root for height {height}")))?;
         // The progress marker is written in the same batch as its block, so a block above
         // it, or a missing block at it, means the store was not written by us atomically.
         if db.get(CF_BLOCKS, &u64_key(height + 1))?.is_some() {
@@ -125,18 +123,9 @@ impl State {
             }
         }
         let (tree, entries) = self.load_tree(height)?;
-        match expected {
-            Some(expected) if tree.root_hash() != expected => {
-                let e = StateError::RootMismatch { height, expected, computed: tree.root_hash() };
-                return Err(db.corrupt(e.to_string()));
-            }
-            Some(_) => {}
-            None => {
-                tracing::warn!(height, "the state root of the latest height was not written; recomputed from the accounts");
-                let mut opts = rocksdb::WriteOptions::default();
-                opts.set_sync(true);
-                db.db.put_cf_opt(db.cf(CF_ROOTS), u64_key(height), tree.root_hash().0, &opts)?;
-            }
+        if tree.root_hash() != expected {
+            let e = StateError::RootMismatch { height, expected, computed: tree.root_hash() };
+            return Err(db.corrupt(e.to_string()));
         }
         let inner = &self.inner;
         inner.accounts.clear();
@@ -191,15 +180,8 @@ impl State {
 
     /// The state root after `height`; roots are kept for every height, even pruned ones.
     pub fn root_at(&self, height: u64) -> Result<Option<Hash>, StateError> {
-        {
-            let head = self.inner.head.read();
-            if head.chain_id.is_none() || height > head.height {
-                return Ok(None);
-            }
-            // Cached versions first: the latest root reaches the disk just after its commit.
-            if let Some((_, tree)) = head.recent.iter().find(|(h, _)| *h == height) {
-                return Ok(Some(tree.root_hash()));
-            }
+        if self.inner.head.read().chain_id.is_none() || height > self.latest_height() {
+            return Ok(None);
         }
         self.inner.db.root(height)
     }
