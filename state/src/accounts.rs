@@ -7,6 +7,10 @@ use cairn_proto::{Account, Address};
 use parking_lot::RwLock;
 use std::collections::HashMap;
 
+/// foldhash, seeded per process: ≈ 4× faster than SipHash on 32-byte keys, and the seed keeps
+/// bucket positions unpredictable (addresses are public keys, which are costly to grind).
+type Map = HashMap<Address, Entry, foldhash::fast::RandomState>;
+
 const SHARDS: usize = 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,15 +20,15 @@ pub struct Entry {
 }
 
 pub struct AccountMap {
-    shards: Vec<RwLock<HashMap<Address, Entry>>>,
+    shards: Vec<RwLock<Map>>,
 }
 
 impl AccountMap {
     pub fn new() -> Self {
-        AccountMap { shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect() }
+        AccountMap { shards: (0..SHARDS).map(|_| RwLock::new(Map::default())).collect() }
     }
 
-    fn shard(&self, address: &Address) -> &RwLock<HashMap<Address, Entry>> {
+    fn shard(&self, address: &Address) -> &RwLock<Map> {
         &self.shards[address.0[31] as usize % SHARDS]
     }
 

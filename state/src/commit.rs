@@ -2,7 +2,7 @@
 //! commit's batch ends with the commit-progress marker, so a crash at any point leaves the
 //! store at the previous height or the new one, never between.
 use crate::accounts::Entry;
-use crate::exec::{execute, Receipt};
+use crate::exec::{execute, Changed, Receipt};
 use crate::failpoint;
 use crate::schema::*;
 use crate::state::Head;
@@ -33,12 +33,18 @@ pub struct CommitOutcome {
     pub touched: Vec<(Address, Account)>,
 }
 
-/// Leaves for `accounts`, hashed in parallel and sorted by key (as tree updates need).
-fn leaves_of(accounts: &[(Address, Account)]) -> Vec<(Arc<Leaf>, Address, Account)> {
+/// Leaves for the written accounts, hashed in parallel and sorted by key (as tree updates
+/// need), each with its account.
+fn leaves_of(accounts: &[Changed]) -> Vec<(Arc<Leaf>, Changed)> {
     let mut leaves: Vec<_> =
-        accounts.par_iter().map(|(a, acct)| (Arc::new(Leaf::new(key_of(a), acct)), *a, *acct)).collect();
-    leaves.par_sort_unstable_by_key(|(l, _, _)| l.key);
+        accounts.par_iter().map(|c| (Arc::new(Leaf::new(key_of(&c.address), &c.account)), *c)).collect();
+    leaves.par_sort_unstable_by(|(x, _), (y, _)| x.key.cmp(&y.key));
     leaves
+}
+
+/// The in-memory entries of accounts written at `version`.
+fn written_at(leaves: &[(Arc<Leaf>, Changed)], version: u64) -> impl Iterator<Item = (Address, Entry)> + '_ {
+    leaves.iter().map(move |(_, c)| (c.address, Entry { account: c.account, version }))
 }
 
 impl State {
@@ -66,14 +72,21 @@ impl State {
                 .checked_add(a.balance)
                 .ok_or_else(|| StateError::InvalidGenesis("total supply overflows u64".into()))?;
         }
-        let accounts: Vec<(Address, Account)> =
-            genesis.accounts.iter().map(|a| (a.address, Account { balance: a.balance, nonce: 0 })).collect();
+        let accounts: Vec<Changed> = genesis
+            .accounts
+            .iter()
+            .map(|a| Changed {
+                address: a.address,
+                account: Account { balance: a.balance, nonce: 0 },
+                prior_version: None,
+            })
+            .collect();
         let leaves = leaves_of(&accounts);
-        let tree = Tree::build(&leaves.iter().map(|(l, _, _)| l.clone()).collect::<Vec<_>>());
+        let tree = Tree::build(&leaves.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>());
         let db = &inner.db;
         let mut batch = WriteBatch::default();
-        for (leaf, address, account) in &leaves {
-            batch.put_cf(db.cf(CF_LEAVES), leaf_key(&leaf.key, 0), leaf_value(address, account));
+        for (leaf, c) in &leaves {
+            batch.put_cf(db.cf(CF_LEAVES), leaf_key(&leaf.key, 0), leaf_value(&c.address, &c.account));
         }
         batch.put_cf(db.cf(CF_ROOTS), u64_key(0), tree.root_hash().0);
         batch.put_cf(db.cf(CF_META), META_GENESIS, given.0);
@@ -81,7 +94,7 @@ impl State {
         batch.put_cf(db.cf(CF_META), META_OLDEST, u64_key(0));
         batch.put_cf(db.cf(CF_META), META_HEIGHT, u64_key(0));
         db.write(batch)?;
-        inner.accounts.insert_all(accounts.iter().map(|(a, account)| (*a, Entry { account: *account, version: 0 })));
+        inner.accounts.insert_all(written_at(&leaves, 0));
         *inner.head.write() = Head::starting_at(genesis.chain_id.clone(), 0, 0, tree);
         inner.metrics.accounts.set(inner.accounts.len() as i64);
         Ok(())
@@ -120,11 +133,11 @@ impl State {
             });
         }
 
-        let exec = execute(chain_id, &block.block.txs, |a| self.account(a));
+        let exec = execute(chain_id, &block.block.txs, |a| inner.accounts.get(a));
         failpoint::hit("commit:executed");
 
         let leaves = leaves_of(&exec.changed);
-        let updates: Vec<Arc<Leaf>> = leaves.iter().map(|(l, _, _)| l.clone()).collect();
+        let updates: Vec<Arc<Leaf>> = leaves.iter().map(|(l, _)| l.clone()).collect();
         // The tree and the bulk of the batch (block, account versions, tx index) do not depend
         // on each other: build them side by side.
         let (tree, batch) =
@@ -141,9 +154,7 @@ impl State {
         inner.db.write(batch)?;
         failpoint::hit("commit:written");
 
-        let version =
-            |(_, a, account): &(Arc<Leaf>, Address, Account)| (*a, Entry { account: *account, version: height });
-        inner.accounts.insert_all(leaves.iter().map(version));
+        inner.accounts.insert_all(written_at(&leaves, height));
         let retired = inner.head.write().push(height, tree, inner.config.cached_versions);
         retired.into_iter().for_each(|t| inner.reclaimer.retire(t));
         self.record_metrics(height, &exec.receipts, started);
@@ -159,23 +170,27 @@ impl State {
         &self,
         block: &CertifiedBlock,
         receipts: &[Receipt],
-        leaves: &[(Arc<Leaf>, Address, Account)],
+        leaves: &[(Arc<Leaf>, Changed)],
     ) -> Result<WriteBatch, StateError> {
         let db = &self.inner.db;
         let height = block.block.header.height;
-        let mut batch = WriteBatch::default();
+        let encoded_block = block.to_pb().encode_to_vec();
+        // Sized up front (generously: key, value and record overhead per entry): growing a
+        // batch of several MB by doubling copies it over and over.
+        let capacity = encoded_block.len() + leaves.len() * (40 + 72 + 8) + receipts.len() * (32 + 32 + 8) + 1024;
+        let mut batch = WriteBatch::with_capacity_bytes(capacity);
         let mut stale = Vec::new();
         let cf_leaves = db.cf(CF_LEAVES);
-        for (leaf, address, account) in leaves {
-            batch.put_cf(cf_leaves, leaf_key(&leaf.key, height), leaf_value(address, account));
-            if let Some(prev) = self.inner.accounts.get(address) {
-                stale.push((leaf.key, prev.version));
+        for (leaf, c) in leaves {
+            batch.put_cf(cf_leaves, leaf_key(&leaf.key, height), leaf_value(&c.address, &c.account));
+            if let Some(prior) = c.prior_version {
+                stale.push((leaf.key, prior));
             }
         }
         if !stale.is_empty() {
             batch.put_cf(db.cf(CF_STALE), u64_key(height), encode_stale(&stale));
         }
-        batch.put_cf(db.cf(CF_BLOCKS), u64_key(height), block.to_pb().encode_to_vec());
+        batch.put_cf(db.cf(CF_BLOCKS), u64_key(height), encoded_block);
         batch.put_cf(db.cf(CF_BLOCK_HASHES), block.block.hash().0, u64_key(height));
         let cf_tx = db.cf(CF_TX_INDEX);
         // In hash order: RocksDB's memtable inserts sorted keys much faster than random ones.

@@ -13,10 +13,18 @@ pub struct StateConfig {
     pub sync_writes: bool,
     /// RocksDB block cache, in MiB.
     pub block_cache_mb: usize,
+    /// RocksDB memtable size per column family, in MiB (up to 4 per family may be in memory).
+    pub write_buffer_mb: usize,
 }
 
 impl Default for StateConfig {
     fn default() -> Self {
-        StateConfig { retain_versions: 1000, cached_versions: 8, sync_writes: true, block_cache_mb: 256 }
+        StateConfig {
+            retain_versions: 1000,
+            cached_versions: 8,
+            sync_writes: true,
+            block_cache_mb: 256,
+            write_buffer_mb: 128,
+        }
     }
 }

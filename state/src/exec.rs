@@ -4,6 +4,7 @@
 //! transaction that cannot run records a failure reason and changes nothing — not even the
 //! sender's nonce — so every node computes the same result from the same block. All
 //! arithmetic is checked: a would-be overflow is a failure, never a wrap.
+use crate::accounts::Entry;
 use cairn_proto::{Account, Address, Hash, RejectReason, TxAction, VerifiedTx};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -25,26 +26,39 @@ pub const NONCE_OVERFLOW: &str = "nonce_overflow";
 #[derive(Debug, Default)]
 pub struct Execution {
     pub receipts: Vec<Receipt>,
-    /// Every account written by a successful transaction, final value, in first-touch order.
-    pub changed: Vec<(Address, Account)>,
+    /// Every account written by a successful transaction, final value, in first-touch order,
+    /// with the version that wrote its previous value (`None`: a new account).
+    pub changed: Vec<Changed>,
     /// Senders (even of failed txs) and recipients, final values, in first-touch order.
     pub touched: Vec<(Address, Account)>,
 }
 
-/// One account as execution sees it: its value and whether a successful tx wrote it.
+/// An account a block wrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Changed {
+    pub address: Address,
+    pub account: Account,
+    /// The version (height) whose write this one supersedes; `None` for a new account.
+    pub prior_version: Option<u64>,
+}
+
+/// One account as execution sees it: its value, the version it was read at, and whether a
+/// successful tx wrote it.
 struct Slot {
     address: Address,
     account: Account,
+    prior_version: Option<u64>,
     changed: bool,
 }
 
-/// Executes `txs` in order on top of the accounts that `base` reads.
-pub fn execute(chain_id: &str, txs: &[VerifiedTx], base: impl Fn(&Address) -> Account + Sync) -> Execution {
-    let mut index: HashMap<Address, usize> = HashMap::with_capacity(txs.len() * 2);
+/// Executes `txs` in order on top of the accounts that `base` reads (`None`: no such account).
+pub fn execute(chain_id: &str, txs: &[VerifiedTx], base: impl Fn(&Address) -> Option<Entry> + Sync) -> Execution {
+    let mut index: HashMap<Address, usize, foldhash::fast::RandomState> =
+        HashMap::with_capacity_and_hasher(txs.len() * 2, Default::default());
     let mut slots: Vec<Slot> = Vec::with_capacity(txs.len() * 2);
     let mut slot = |address: Address| -> usize {
         *index.entry(address).or_insert_with(|| {
-            slots.push(Slot { address, account: Account::default(), changed: false });
+            slots.push(Slot { address, account: Account::default(), prior_version: None, changed: false });
             slots.len() - 1
         })
     };
@@ -55,7 +69,11 @@ pub fn execute(chain_id: &str, txs: &[VerifiedTx], base: impl Fn(&Address) -> Ac
     }
     // The base values are independent reads (mostly cache misses in a large state): fetch
     // them in parallel before the sequential, order-dependent part.
-    slots.par_iter_mut().for_each(|s| s.account = base(&s.address));
+    slots.par_iter_mut().for_each(|s| {
+        if let Some(e) = base(&s.address) {
+            (s.account, s.prior_version) = (e.account, Some(e.version));
+        }
+    });
     let receipts = txs
         .iter()
         .zip(plan)
@@ -64,7 +82,11 @@ pub fn execute(chain_id: &str, txs: &[VerifiedTx], base: impl Fn(&Address) -> Ac
             Receipt { hash: tx.hash(), success: error.is_none(), error }
         })
         .collect();
-    let changed = slots.iter().filter(|s| s.changed).map(|s| (s.address, s.account)).collect();
+    let changed = slots
+        .iter()
+        .filter(|s| s.changed)
+        .map(|s| Changed { address: s.address, account: s.account, prior_version: s.prior_version })
+        .collect();
     let touched = slots.iter().map(|s| (s.address, s.account)).collect();
     Execution { receipts, changed, touched }
 }
@@ -120,8 +142,9 @@ mod tests {
     #[test]
     fn transfers_fees_nonces_and_failures() {
         let (a, b) = (Keypair::from_seed([1; 32]), Keypair::from_seed([2; 32]));
-        let base =
-            |addr: &Address| if *addr == a.address() { Account { balance: 100, nonce: 0 } } else { Account::default() };
+        let base = |addr: &Address| {
+            (*addr == a.address()).then_some(Entry { account: Account { balance: 100, nonce: 0 }, version: 0 })
+        };
         let txs = vec![
             tx(&a, 0, b.address(), 60, 1), // ok: a 39/1, b 60
             tx(&a, 1, b.address(), 39, 1), // insufficient: needs 40
@@ -136,16 +159,23 @@ mod tests {
             errors,
             vec![None, Some("insufficient_balance"), Some("nonce_too_low"), Some("nonce_too_high"), None, None]
         );
+        let changed: Vec<_> = out.changed.iter().map(|c| (c.address, c.account, c.prior_version)).collect();
         assert_eq!(
-            out.changed,
-            vec![(a.address(), Account { balance: 45, nonce: 2 }), (b.address(), Account { balance: 48, nonce: 1 })]
+            changed,
+            vec![
+                (a.address(), Account { balance: 45, nonce: 2 }, Some(0)),
+                (b.address(), Account { balance: 48, nonce: 1 }, None),
+            ]
         );
     }
 
     #[test]
     fn overflow_and_wrong_chain_change_nothing() {
         let (a, b) = (Keypair::from_seed([1; 32]), Keypair::from_seed([2; 32]));
-        let base = |addr: &Address| Account { balance: if *addr == a.address() { 10 } else { u64::MAX }, nonce: 0 };
+        let base = |addr: &Address| {
+            let balance = if *addr == a.address() { 10 } else { u64::MAX };
+            Some(Entry { account: Account { balance, nonce: 0 }, version: 3 })
+        };
         let mut wrong_chain = tx(&a, 0, b.address(), 1, 0).body().clone();
         wrong_chain.chain_id = "other".into();
         let txs = vec![tx(&a, 0, b.address(), 5, 0), tx(&a, 0, b.address(), u64::MAX, 1), wrong_chain.sign(&a)];
