@@ -5,7 +5,9 @@ use cairn_proto::{Address, Keypair, Transfer, TxAction, TxBody, UncheckedTx};
 use serde_json::Value;
 
 fn vector_files() -> Vec<String> {
-    let here = env!("CARGO_MANIFEST_DIR");
+    // Read at run time, not compile time: a test binary reused from a build in another
+    // checkout (a shared target directory) must still find this checkout's files.
+    let here = std::env::var("CARGO_MANIFEST_DIR").unwrap();
     let mut files = vec![std::fs::read_to_string(format!("{here}/tests/vectors-tx.json")).unwrap()];
     // The shared copy sits beside the repository in CI and in a developer checkout.
     if let Ok(shared) = std::fs::read_to_string(format!("{here}/../../shared/vectors/tx.json")) {
