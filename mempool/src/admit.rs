@@ -5,16 +5,15 @@
 //! else while holding it, so there is no lock ordering to get wrong and no deadlock.
 use crate::metrics::EvictCause;
 use crate::sender::{Entry, FeeKey, SenderQueue, SenderState};
-use crate::{AdmitError, Mempool};
+use crate::{AdmitError, KeyHasher, Mempool};
 use cairn_proto::{Account, Address, Hash, TxBody, VerifiedTx};
 use papaya::{HashMapRef, LocalGuard};
 use std::cell::Cell;
-use std::collections::hash_map::RandomState;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub(crate) type SenderMap<'a> = HashMapRef<'a, Address, Arc<SenderQueue>, RandomState, LocalGuard<'a>>;
+pub(crate) type SenderMap<'a> = HashMapRef<'a, Address, Arc<SenderQueue>, KeyHasher, LocalGuard<'a>>;
 
 /// How many lowest-fee entries a full pool looks at to find an evictable tail.
 const EVICT_SCAN: usize = 64;
@@ -43,10 +42,11 @@ impl Mempool {
     }
 
     /// Admits one transaction whose stateless checks passed and whose signature is verified.
+    ///
+    /// The caller has refused recently committed hashes (`submit` refuses pending ones too,
+    /// before verifying). A pending duplicate needs no `by_hash` lookup here: the same hash
+    /// means the same sender and nonce, so the sender's queue refuses it under its lock.
     pub(crate) fn admit(&self, tx: VerifiedTx, now: Instant) -> Result<VerifiedTx, AdmitError> {
-        if self.is_known(&tx.hash()) {
-            return Err(AdmitError::Duplicate { hash: tx.hash() });
-        }
         let len = tx.len();
         // Whether this admission holds a claim on `size`/`bytes` that it must give back on refusal.
         let claimed = Cell::new(self.reserve(len));

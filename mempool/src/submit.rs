@@ -6,7 +6,7 @@
 //! bad signature makes proto fall back to single checks for that chunk only), and admitted.
 //! Cheap refusals happen before verification, so junk never costs a signature check, and a
 //! transaction already pending or recently committed is refused without being verified again.
-use crate::{AdmitError, Mempool, Origin};
+use crate::{AdmitError, KeyHasher, Mempool, Origin};
 use bytes::Bytes;
 use cairn_proto::{Hash, TxRejection, UncheckedTx, VerifiedTx};
 use rayon::prelude::*;
@@ -41,6 +41,9 @@ impl Mempool {
             .into_iter()
             .map(|tx| {
                 self.check_stateless(tx.body(), tx.len())?;
+                if self.recent.contains(&tx.hash()) {
+                    return Err(AdmitError::Duplicate { hash: tx.hash() });
+                }
                 self.admit(tx, now)
             })
             .collect();
@@ -52,7 +55,7 @@ impl Mempool {
         let mut slots = Vec::with_capacity(raw.len());
         let mut unchecked = Vec::with_capacity(raw.len());
         // The same tx twice in one call is verified once; the copy is a duplicate.
-        let mut seen = HashSet::with_capacity(raw.len());
+        let mut seen = HashSet::with_capacity_and_hasher(raw.len(), KeyHasher::default());
         for bytes in raw {
             match self.precheck(bytes) {
                 Ok(tx) if !seen.insert(tx.hash) => results.push(Err(AdmitError::Duplicate { hash: tx.hash })),
