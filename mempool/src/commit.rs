@@ -26,8 +26,8 @@ impl RecentlyCommitted {
         }
     }
 
-    pub fn contains(&self, hash: &Hash) -> bool {
-        self.set.pin().contains(hash)
+    pub fn pin(&self) -> papaya::HashSetRef<'_, Hash, KeyHasher, papaya::LocalGuard<'_>> {
+        self.set.pin()
     }
 
     fn record(&self, hashes: impl Iterator<Item = Hash>) {
