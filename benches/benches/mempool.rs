@@ -138,10 +138,8 @@ fn admission_with_signatures(c: &mut Criterion) {
         (0..txs.len()).collect::<Vec<_>>().par_chunks(chunk).all(|idx| {
             let m: Vec<&[u8]> = idx.iter().map(|&i| msgs[i].as_slice()).collect();
             let s: Vec<_> = idx.iter().map(|&i| sigs[i]).collect();
-            let k: Vec<_> = idx
-                .iter()
-                .map(|&i| ed25519_dalek::VerifyingKey::from_bytes(&keys[i]).expect("valid key"))
-                .collect();
+            let k: Vec<_> =
+                idx.iter().map(|&i| ed25519_dalek::VerifyingKey::from_bytes(&keys[i]).expect("valid key")).collect();
             ed25519_dalek::verify_batch(&m, &s, &k).is_ok()
         })
     };
