@@ -5,16 +5,31 @@
 //! else while holding it, so there is no lock ordering to get wrong and no deadlock.
 use crate::metrics::EvictCause;
 use crate::sender::{Entry, FeeKey, SenderQueue, SenderState};
-use crate::{AdmitError, Mempool};
+use crate::{AdmitError, KeyHasher, Mempool};
 use cairn_proto::{Account, Address, Hash, TxBody, VerifiedTx};
-use papaya::{HashMapRef, LocalGuard};
+use papaya::{HashMapRef, HashSetRef, LocalGuard};
 use std::cell::Cell;
-use std::collections::hash_map::RandomState;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub(crate) type SenderMap<'a> = HashMapRef<'a, Address, Arc<SenderQueue>, RandomState, LocalGuard<'a>>;
+pub(crate) type SenderMap<'a> = HashMapRef<'a, Address, Arc<SenderQueue>, KeyHasher, LocalGuard<'a>>;
+
+/// The pool's maps, pinned once for a batch of admissions (at most a chunk of
+/// [`crate::submit::PIN_CHUNK`] txs) instead of once per map per tx: entering and leaving a map's
+/// epoch costs as much as a lookup. Holding them only delays the reclamation of removed entries.
+pub(crate) struct Pinned<'a> {
+    pub senders: SenderMap<'a>,
+    pub by_hash: HashMapRef<'a, Hash, Entry, KeyHasher, LocalGuard<'a>>,
+    pub recent: HashSetRef<'a, Hash, KeyHasher, LocalGuard<'a>>,
+}
+
+impl Pinned<'_> {
+    /// Pending, or committed recently enough to be remembered.
+    pub fn is_known(&self, hash: &Hash) -> bool {
+        self.by_hash.contains_key(hash) || self.recent.contains(hash)
+    }
+}
 
 /// How many lowest-fee entries a full pool looks at to find an evictable tail.
 const EVICT_SCAN: usize = 64;
@@ -37,29 +52,30 @@ impl Mempool {
         Ok(())
     }
 
-    /// Pending, or committed recently enough to be remembered.
-    pub(crate) fn is_known(&self, hash: &Hash) -> bool {
-        self.by_hash.pin().contains_key(hash) || self.recent.contains(hash)
+    pub(crate) fn pinned(&self) -> Pinned<'_> {
+        Pinned { senders: self.senders.pin(), by_hash: self.by_hash.pin(), recent: self.recent.pin() }
     }
 
     /// Admits one transaction whose stateless checks passed and whose signature is verified.
-    pub(crate) fn admit(&self, tx: VerifiedTx, now: Instant) -> Result<VerifiedTx, AdmitError> {
-        if self.is_known(&tx.hash()) {
-            return Err(AdmitError::Duplicate { hash: tx.hash() });
-        }
+    ///
+    /// The caller has refused recently committed hashes (`submit` refuses pending ones too,
+    /// before verifying). A pending duplicate needs no `by_hash` lookup here: the same hash
+    /// means the same sender and nonce, so the sender's queue refuses it under its lock.
+    pub(crate) fn admit(&self, pins: &Pinned<'_>, tx: VerifiedTx, now: Instant) -> Result<VerifiedTx, AdmitError> {
         let len = tx.len();
         // Whether this admission holds a claim on `size`/`bytes` that it must give back on refusal.
         let claimed = Cell::new(self.reserve(len));
         if !claimed.get() {
             // Full: check the tx first, so that nothing is evicted for one that is refused anyway.
             // A replacement frees its own slot and needs no eviction.
-            let replaces = self.with_sender(tx.sender(), |_, st| Ok(st.check(&tx, &self.config)?.is_some()))?;
+            let replaces =
+                self.with_sender(&pins.senders, tx.sender(), |_, st| Ok(st.check(&tx, &self.config)?.is_some()))?;
             if !replaces {
                 self.make_room(&tx)?;
                 claimed.set(true);
             }
         }
-        let inserted = self.with_sender(tx.sender(), |_, st| {
+        let inserted = self.with_sender(&pins.senders, tx.sender(), |_, st| {
             let replaces = st.check(&tx, &self.config)?.is_some();
             if !claimed.get() {
                 if !replaces {
@@ -74,7 +90,7 @@ impl Mempool {
             let key = FeeKey { fee: tx.fee(), rev_seq: u64::MAX - self.seq.fetch_add(1, Ordering::Relaxed) };
             // Indexes first, queue last: a reader that finds the tx in the queue finds it everywhere.
             self.by_fee.insert(key, tx.clone());
-            self.by_hash.pin().insert(tx.hash(), Entry { tx: tx.clone(), key, inserted: now });
+            pins.by_hash.insert(tx.hash(), Entry { tx: tx.clone(), key, inserted: now });
             if let Some(old) = st.insert(Entry { tx: tx.clone(), key, inserted: now }) {
                 self.unindex(&old);
                 self.metrics.evicted(EvictCause::Replaced, 1);
@@ -100,14 +116,14 @@ impl Mempool {
     /// it again if it is left empty.
     pub(crate) fn with_sender<T>(
         &self,
+        senders: &SenderMap<'_>,
         sender: Address,
         f: impl FnOnce(&SenderQueue, &mut SenderState) -> Result<T, AdmitError>,
     ) -> Result<T, AdmitError> {
-        let senders = self.senders.pin();
         loop {
             let queue = match senders.get(&sender) {
                 Some(q) => q,
-                None => self.new_queue(&senders, sender),
+                None => self.new_queue(senders, sender),
             };
             let mut st = queue.state.lock();
             if st.dead {
@@ -115,7 +131,7 @@ impl Mempool {
             }
             let result = f(queue, &mut st);
             if st.is_empty() {
-                Self::unlink(&senders, sender, queue, &mut st);
+                Self::unlink(senders, sender, queue, &mut st);
             }
             return result;
         }

@@ -2,7 +2,7 @@
 //! the periodic TTL sweep; and the set of recently committed hashes that refuses replays.
 use crate::metrics::EvictCause;
 use crate::sender::Entry;
-use crate::Mempool;
+use crate::{KeyHasher, Mempool};
 use cairn_proto::{Account, Address, Hash, VerifiedTx};
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
@@ -12,18 +12,22 @@ use std::time::Instant;
 /// The last `capacity` committed hashes. Lookups are lock-free; the FIFO that ages them out is
 /// behind a mutex that only `on_commit` (one caller: consensus) takes.
 pub(crate) struct RecentlyCommitted {
-    set: papaya::HashSet<Hash>,
+    set: papaya::HashSet<Hash, KeyHasher>,
     order: Mutex<VecDeque<Hash>>,
     capacity: usize,
 }
 
 impl RecentlyCommitted {
     pub fn new(capacity: usize) -> Self {
-        RecentlyCommitted { set: papaya::HashSet::new(), order: Mutex::new(VecDeque::new()), capacity }
+        RecentlyCommitted {
+            set: papaya::HashSet::with_hasher(KeyHasher::default()),
+            order: Mutex::new(VecDeque::new()),
+            capacity,
+        }
     }
 
-    pub fn contains(&self, hash: &Hash) -> bool {
-        self.set.pin().contains(hash)
+    pub fn pin(&self) -> papaya::HashSetRef<'_, Hash, KeyHasher, papaya::LocalGuard<'_>> {
+        self.set.pin()
     }
 
     fn record(&self, hashes: impl Iterator<Item = Hash>) {

@@ -8,7 +8,7 @@
 //! position, so its next tx does too). A sender is loaded once, on first sight: its ready chain
 //! is copied under its lock, held for the copy only.
 use crate::sender::FeeKey;
-use crate::Mempool;
+use crate::{KeyHasher, Mempool};
 use cairn_proto::{Address, VerifiedTx};
 use std::collections::{BinaryHeap, HashSet};
 
@@ -22,7 +22,7 @@ impl Mempool {
     pub fn reap(&self, max_txs: usize, max_bytes: usize) -> Vec<VerifiedTx> {
         let mut out = Vec::new();
         let mut bytes = 0usize;
-        let mut loaded: HashSet<Address> = HashSet::new();
+        let mut loaded: HashSet<Address, KeyHasher> = HashSet::default();
         // Each loaded sender's ready chain, and how far into it this reap has taken.
         let mut chains: Vec<(Vec<(FeeKey, VerifiedTx)>, usize)> = Vec::new();
         let mut heads: BinaryHeap<(FeeKey, usize)> = BinaryHeap::new();

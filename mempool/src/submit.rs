@@ -6,7 +6,8 @@
 //! bad signature makes proto fall back to single checks for that chunk only), and admitted.
 //! Cheap refusals happen before verification, so junk never costs a signature check, and a
 //! transaction already pending or recently committed is refused without being verified again.
-use crate::{AdmitError, Mempool, Origin};
+use crate::admit::Pinned;
+use crate::{AdmitError, KeyHasher, Mempool, Origin};
 use bytes::Bytes;
 use cairn_proto::{Hash, TxRejection, UncheckedTx, VerifiedTx};
 use rayon::prelude::*;
@@ -16,6 +17,8 @@ use std::time::Instant;
 /// Transactions per signature batch: large enough to get most of batch verification's gain
 /// (≈3× over single checks), small enough to spread a few hundred txs over all cores.
 pub(crate) const VERIFY_CHUNK: usize = 128;
+/// Pre-verified txs admitted under one pinning of the maps (see `admit::Pinned`).
+pub(crate) const PIN_CHUNK: usize = 128;
 
 impl Mempool {
     /// Decodes, verifies in parallel batches and admits; one result per input, in order.
@@ -37,13 +40,19 @@ impl Mempool {
     /// proposal that did not commit); every other check still applies.
     pub fn insert_verified(&self, txs: Vec<VerifiedTx>, origin: Origin) -> Vec<Result<Hash, TxRejection>> {
         let now = Instant::now();
-        let results = txs
-            .into_iter()
-            .map(|tx| {
+        let mut results = Vec::with_capacity(txs.len());
+        let mut txs = txs.into_iter().peekable();
+        while txs.peek().is_some() {
+            let pins = self.pinned();
+            results.extend(txs.by_ref().take(PIN_CHUNK).map(|tx| {
                 self.check_stateless(tx.body(), tx.len())?;
-                self.admit(tx, now)
-            })
-            .collect();
+                // A pending duplicate is refused by its sender's queue (see `admit`).
+                if pins.recent.contains(&tx.hash()) {
+                    return Err(AdmitError::Duplicate { hash: tx.hash() });
+                }
+                self.admit(&pins, tx, now)
+            }));
+        }
         self.finish(results, origin)
     }
 
@@ -52,9 +61,10 @@ impl Mempool {
         let mut slots = Vec::with_capacity(raw.len());
         let mut unchecked = Vec::with_capacity(raw.len());
         // The same tx twice in one call is verified once; the copy is a duplicate.
-        let mut seen = HashSet::with_capacity(raw.len());
+        let mut seen = HashSet::with_capacity_and_hasher(raw.len(), KeyHasher::default());
+        let pins = self.pinned();
         for bytes in raw {
-            match self.precheck(bytes) {
+            match self.precheck(&pins, bytes) {
                 Ok(tx) if !seen.insert(tx.hash) => results.push(Err(AdmitError::Duplicate { hash: tx.hash })),
                 Ok(tx) => {
                     // The placeholder is what the slot ends as if the signature fails.
@@ -65,21 +75,25 @@ impl Mempool {
                 Err(e) => results.push(Err(e)),
             }
         }
-        for (slot, verified) in slots.into_iter().zip(UncheckedTx::verify_many(unchecked)) {
+        // Not pinned while verifying (milliseconds): that would hold back reclamation.
+        drop(pins);
+        let verified = UncheckedTx::verify_many(unchecked);
+        let pins = self.pinned();
+        for (slot, verified) in slots.into_iter().zip(verified) {
             if let Ok(tx) = verified {
-                results[slot] = self.admit(tx, now);
+                results[slot] = self.admit(&pins, tx, now);
             }
         }
         results
     }
 
-    fn precheck(&self, raw: &Bytes) -> Result<UncheckedTx, AdmitError> {
+    fn precheck(&self, pins: &Pinned<'_>, raw: &Bytes) -> Result<UncheckedTx, AdmitError> {
         if raw.len() > self.config.max_tx_bytes {
             return Err(AdmitError::TooLarge { size: raw.len(), max: self.config.max_tx_bytes });
         }
         let tx = UncheckedTx::decode(raw.clone())?;
         self.check_stateless(&tx.body, raw.len())?;
-        if self.is_known(&tx.hash) {
+        if pins.is_known(&tx.hash) {
             return Err(AdmitError::Duplicate { hash: tx.hash });
         }
         Ok(tx)

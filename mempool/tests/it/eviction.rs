@@ -81,3 +81,22 @@ fn a_full_pool_still_takes_fee_bumps() {
     assert_eq!(pool.status().size, 2);
     assert_eq!(counter(&registry, "cairn_mempool_evicted_total", "cause", "capacity"), 0);
 }
+
+#[test]
+fn a_pending_duplicate_in_a_full_pool_is_a_duplicate_and_evicts_nothing() {
+    // Admission finds pending duplicates in the sender's queue, not by a `by_hash` lookup first:
+    // in a full pool that must still say `duplicate`, before any eviction is tried.
+    let config = MempoolConfig { max_txs: 2, ..MempoolConfig::default() };
+    let (pool, _, registry) = funded_pool_with(config, 2, 1_000);
+    let (a, b) = (key(0), key(1));
+    let a0 = transfer(&a, 0, 1, 1);
+    let b0 = transfer(&b, 0, 9, 1);
+    assert!(insert(&pool, &a0).is_ok());
+    assert!(insert(&pool, &b0).is_ok());
+    assert_eq!(insert(&pool, &b0), Err(RejectReason::Duplicate));
+    assert_eq!(insert(&pool, &a0), Err(RejectReason::Duplicate));
+    assert!(pool.contains(&a0.hash()) && pool.contains(&b0.hash()));
+    assert_eq!(pool.status().size, 2);
+    assert_eq!(counter(&registry, "cairn_mempool_evicted_total", "cause", "capacity"), 0);
+    assert_eq!(counter(&registry, "cairn_mempool_rejected_total", "reason", "duplicate"), 2);
+}
