@@ -24,7 +24,7 @@ impl Default for StateConfig {
             cached_versions: 8,
             sync_writes: true,
             block_cache_mb: 256,
-            write_buffer_mb: 128,
+            write_buffer_mb: 64,
         }
     }
 }

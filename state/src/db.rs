@@ -34,10 +34,9 @@ impl Db {
         opts.create_missing_column_families(fresh || !missing_cfs.is_empty());
         opts.set_paranoid_checks(true);
         opts.increase_parallelism(2);
-        // A 10k-transfer block writes ≈ 4 MB. Larger memtables mean fewer level-0 files per
-        // block written, and higher level-0 triggers let compaction fall behind for a while
-        // under bursts instead of throttling the commit (RocksDB's default slowdown at 20
-        // files caps writes at 16 MB/s, i.e. one such block every 250 ms).
+        // A 10k-transfer block writes ≈ 4 MB. Higher level-0 triggers let compaction fall
+        // behind for a while under bursts instead of throttling the commit (RocksDB's default
+        // slowdown at 20 files caps writes at 16 MB/s: one such block every 250 ms).
         opts.set_write_buffer_size(config.write_buffer_mb << 20);
         opts.set_max_write_buffer_number(4);
         opts.set_level_zero_slowdown_writes_trigger(40);
