@@ -118,7 +118,7 @@ impl fmt::Debug for Keypair {
 }
 
 fn verifying_key(a: &Address) -> Result<VerifyingKey, VerifyError> {
-    VerifyingKey::from_bytes(&a.0).map_err(|_| VerifyError::BadPublicKey(a.to_hex()))
+    crate::key_cache::verifying_key(a).map_err(|_| VerifyError::BadPublicKey(a.to_hex()))
 }
 
 /// The encodings of the eight small-order points of edwards25519, canonical and not.

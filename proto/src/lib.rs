@@ -6,6 +6,7 @@ mod bytes32;
 mod crypto;
 mod error;
 mod genesis;
+mod key_cache;
 mod merkle;
 mod reject;
 mod tx;
