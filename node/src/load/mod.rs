@@ -116,7 +116,12 @@ pub async fn run(args: LoadArgs) -> Result<Report> {
         accepted: tracker.accepted.load(Relaxed),
         rejected: tracker.rejected.load(Relaxed),
         committed,
-        tps_committed: (committed as f64 / elapsed.as_secs_f64() * 10.0).round() / 10.0,
+        // Over the time until the last commit seen: a drain that waits out txs which will never
+        // commit (a sender's later nonces after a refusal) must not dilute the rate.
+        tps_committed: {
+            let until_last = tracker.last_commit().map_or(elapsed, |t| t.saturating_duration_since(start));
+            (committed as f64 / until_last.as_secs_f64().max(1e-3) * 10.0).round() / 10.0
+        },
         latency_ms: report::Latency::from_histogram(&tracker.latency()),
         rejected_by_reason: tracker.rejected_by_reason(),
     })

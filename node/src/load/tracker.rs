@@ -14,6 +14,8 @@ pub struct Tracker {
     pub accepted: AtomicU64,
     pub rejected: AtomicU64,
     pub committed: AtomicU64,
+    /// When the last of our txs was seen finalized.
+    last_commit: Mutex<Option<Instant>>,
 }
 
 impl Default for Tracker {
@@ -26,6 +28,7 @@ impl Default for Tracker {
             accepted: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
             committed: AtomicU64::new(0),
+            last_commit: Mutex::new(None),
         }
     }
 }
@@ -59,7 +62,14 @@ impl Tracker {
             let us = seen.saturating_duration_since(sent).as_micros().max(1) as u64;
             self.latency_us.lock().saturating_record(us);
             self.committed.fetch_add(1, Relaxed);
+            let mut last = self.last_commit.lock();
+            *last = Some(last.map_or(seen, |l| l.max(seen)));
         }
+    }
+
+    /// When the last of our txs was seen finalized, if any was.
+    pub fn last_commit(&self) -> Option<Instant> {
+        *self.last_commit.lock()
     }
 
     pub fn pending(&self) -> usize {
@@ -72,5 +82,26 @@ impl Tracker {
 
     pub fn rejected_by_reason(&self) -> BTreeMap<String, u64> {
         self.rejected_by_reason.lock().clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn last_commit_is_the_latest_finalization_of_our_own_txs() {
+        let t = Tracker::default();
+        let (a, b, stranger) = (Hash::of(b"a"), Hash::of(b"b"), Hash::of(b"c"));
+        t.sending([a, b].into_iter());
+        assert_eq!(t.last_commit(), None);
+        let now = Instant::now();
+        t.finalized(&b, now + Duration::from_millis(50));
+        t.finalized(&a, now + Duration::from_millis(20));
+        // A tx we did not send is not ours to count.
+        t.finalized(&stranger, now + Duration::from_secs(9));
+        assert_eq!(t.last_commit(), Some(now + Duration::from_millis(50)));
+        assert_eq!((t.committed.load(Relaxed), t.pending()), (2, 0));
     }
 }
