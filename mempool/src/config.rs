@@ -1,6 +1,8 @@
 //! The mempool's configuration, the small types of its public API, and the trait through
 //! which it reads committed account state.
+use cairn_proto::config_serde::{millis, secs};
 use cairn_proto::{Account, Address};
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// What the mempool needs from committed state (the node adapts cairn-state to it).
@@ -12,10 +14,14 @@ pub trait AccountSource: Send + Sync + 'static {
     fn account(&self, address: &Address) -> Account;
 }
 
-/// Limits and policy. `Default` gives the documented defaults for chain `cairn-local`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Limits and policy. `Default` gives the documented defaults for chain `cairn-local`. The same
+/// struct is the `[mempool]` section of the node's `config.toml` (where `chain_id` is not a
+/// key: the node takes it from the genesis).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct MempoolConfig {
     /// Transactions with another chain id are refused (`wrong_chain_id`).
+    #[serde(skip)]
     pub chain_id: String,
     /// Most transactions held at once (`mempool_full` beyond, after trying eviction).
     pub max_txs: usize,
@@ -31,10 +37,12 @@ pub struct MempoolConfig {
     /// Lowest fee accepted (`fee_too_low`).
     pub min_fee: u64,
     /// How long a transaction may wait before `evict_expired` drops it.
+    #[serde(rename = "ttl_secs", with = "secs")]
     pub ttl: Duration,
     /// Most transactions in one gossip batch.
     pub gossip_batch: usize,
     /// Longest a locally admitted transaction waits for its gossip batch to fill.
+    #[serde(rename = "gossip_interval_ms", with = "millis")]
     pub gossip_interval: Duration,
     /// Most gossip batches waiting for the network; beyond, batches are dropped (never blocks).
     pub gossip_channel: usize,
@@ -47,10 +55,10 @@ impl Default for MempoolConfig {
     fn default() -> Self {
         MempoolConfig {
             chain_id: "cairn-local".to_string(),
-            max_txs: 100_000,
-            max_bytes: 64 << 20,
+            max_txs: 200_000,
+            max_bytes: 128 << 20,
             max_tx_bytes: 4096,
-            sender_limit: 128,
+            sender_limit: 256,
             nonce_window: 64,
             min_fee: 0,
             ttl: Duration::from_secs(600),

@@ -1,6 +1,8 @@
 //! The node's configuration: `config.toml` in the home directory, every key overridable by a
 //! `CAIRN_…` environment variable (`CAIRN_RPC__JSONRPC_ADDR=…`: sections joined by `__`).
 use anyhow::{bail, Context, Result};
+use cairn_mempool::MempoolConfig;
+use cairn_rpc::RpcConfig;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -10,9 +12,9 @@ use std::path::Path;
 pub struct NodeConfig {
     pub moniker: String,
     pub p2p: P2pConfig,
-    pub rpc: RpcSection,
+    pub rpc: RpcConfig,
     pub consensus: ConsensusSection,
-    pub mempool: MempoolSection,
+    pub mempool: MempoolConfig,
     pub state: StateSection,
     pub log: LogSection,
 }
@@ -32,22 +34,6 @@ pub struct P2pConfig {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct RpcSection {
-    pub jsonrpc_addr: SocketAddr,
-    pub grpc_addr: SocketAddr,
-    pub metrics_addr: SocketAddr,
-    pub max_body_bytes: u32,
-    pub max_batch: usize,
-    pub max_connections: u32,
-    pub max_subscriptions_per_conn: u32,
-    pub rate_limit_per_sec: u32,
-    pub rate_limit_burst: u32,
-    pub request_timeout_ms: u64,
-    pub cors_origins: Vec<String>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
 pub struct ConsensusSection {
     pub timeout_propose_ms: u64,
     pub timeout_prevote_ms: u64,
@@ -59,18 +45,6 @@ pub struct ConsensusSection {
     pub max_block_bytes: usize,
     /// A proposal whose timestamp is further than this ahead of our clock is refused.
     pub max_clock_drift_ms: u64,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MempoolSection {
-    pub max_txs: usize,
-    pub max_bytes: usize,
-    pub max_tx_bytes: usize,
-    pub sender_limit: usize,
-    pub nonce_window: u64,
-    pub min_fee: u64,
-    pub ttl_secs: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -94,9 +68,9 @@ impl Default for NodeConfig {
         NodeConfig {
             moniker: "cairn".into(),
             p2p: P2pConfig::default(),
-            rpc: RpcSection::default(),
+            rpc: RpcConfig::default(),
             consensus: ConsensusSection::default(),
-            mempool: MempoolSection::default(),
+            mempool: MempoolConfig::default(),
             state: StateSection::default(),
             log: LogSection::default(),
         }
@@ -117,24 +91,6 @@ impl Default for P2pConfig {
     }
 }
 
-impl Default for RpcSection {
-    fn default() -> Self {
-        RpcSection {
-            jsonrpc_addr: "127.0.0.1:26601".parse().expect("valid"),
-            grpc_addr: "127.0.0.1:26602".parse().expect("valid"),
-            metrics_addr: "127.0.0.1:26603".parse().expect("valid"),
-            max_body_bytes: 1 << 20,
-            max_batch: 1000,
-            max_connections: 1000,
-            max_subscriptions_per_conn: 16,
-            rate_limit_per_sec: 20_000,
-            rate_limit_burst: 40_000,
-            request_timeout_ms: 10_000,
-            cors_origins: vec![],
-        }
-    }
-}
-
 impl Default for ConsensusSection {
     fn default() -> Self {
         ConsensusSection {
@@ -146,20 +102,6 @@ impl Default for ConsensusSection {
             max_block_txs: 10_000,
             max_block_bytes: 4 << 20,
             max_clock_drift_ms: 2000,
-        }
-    }
-}
-
-impl Default for MempoolSection {
-    fn default() -> Self {
-        MempoolSection {
-            max_txs: 200_000,
-            max_bytes: 128 << 20,
-            max_tx_bytes: 4096,
-            sender_limit: 256,
-            nonce_window: 64,
-            min_fee: 0,
-            ttl_secs: 600,
         }
     }
 }

@@ -3,6 +3,7 @@
 mod account;
 mod block;
 mod bytes32;
+pub mod config_serde;
 mod crypto;
 mod error;
 mod genesis;

@@ -1,10 +1,14 @@
-//! Listen addresses and limits of the RPC servers, with safe defaults.
+//! Listen addresses and limits of the RPC servers, with safe defaults. The same struct is the
+//! `[rpc]` section of the node's `config.toml`.
+use cairn_proto::config_serde::millis;
+use serde::{Deserialize, Serialize};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
 /// Where the RPC servers listen and the limits they enforce. `Default` binds loopback on the
 /// SPEC ports of node 0 (26601 JSON-RPC, 26602 gRPC, 26603 metrics).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct RpcConfig {
     /// JSON-RPC over HTTP and WebSocket, plus `/health`, `/livez`, `/readyz`.
     pub jsonrpc_addr: SocketAddr,
@@ -23,6 +27,7 @@ pub struct RpcConfig {
     /// Per-client-IP token bucket: capacity (the burst allowed after a quiet spell).
     pub rate_limit_burst: u32,
     /// Deadline for one call (JSON-RPC method or gRPC unary call).
+    #[serde(rename = "request_timeout_ms", with = "millis")]
     pub request_timeout: Duration,
     /// Origins allowed by CORS (`"*"` for any); empty = no CORS headers at all.
     pub cors_origins: Vec<String>,
@@ -43,8 +48,8 @@ impl Default for RpcConfig {
             max_batch: 1000,
             max_connections: 1000,
             max_subscriptions_per_conn: 16,
-            rate_limit_per_sec: 10_000,
-            rate_limit_burst: 20_000,
+            rate_limit_per_sec: 20_000,
+            rate_limit_burst: 40_000,
             request_timeout: Duration::from_secs(10),
             cors_origins: Vec::new(),
             ws_buffer: 256,

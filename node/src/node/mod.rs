@@ -16,7 +16,6 @@ use cairn_consensus::{Consensus, ConsensusConfig};
 use cairn_mempool::{AccountSource, Mempool, MempoolConfig};
 use cairn_network::NetworkConfig;
 use cairn_proto::{Account, Address, Hash};
-use cairn_rpc::RpcConfig;
 use cairn_state::{State, StateConfig};
 use driver::{Driver, DriverEvent};
 use shared::{Shared, Tip};
@@ -63,19 +62,8 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
     tracing::info!(height = tip.height, chain_id, validator = me.is_some(), "state opened");
     let shared = Arc::new(Shared::new(tip));
 
-    let m = &cfg.mempool;
     let mempool = Arc::new(Mempool::new(
-        MempoolConfig {
-            chain_id: chain_id.clone(),
-            max_txs: m.max_txs,
-            max_bytes: m.max_bytes,
-            max_tx_bytes: m.max_tx_bytes,
-            sender_limit: m.sender_limit,
-            nonce_window: m.nonce_window,
-            min_fee: m.min_fee,
-            ttl: Duration::from_secs(m.ttl_secs),
-            ..MempoolConfig::default()
-        },
+        MempoolConfig { chain_id: chain_id.clone(), ..cfg.mempool.clone() },
         Arc::new(StateAccounts(state.clone())),
         &registry,
     ));
@@ -177,20 +165,7 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
     }
 
     let r = &cfg.rpc;
-    let rpc_cfg = RpcConfig {
-        jsonrpc_addr: r.jsonrpc_addr,
-        grpc_addr: r.grpc_addr,
-        metrics_addr: r.metrics_addr,
-        max_body_bytes: r.max_body_bytes,
-        max_batch: r.max_batch,
-        max_connections: r.max_connections,
-        max_subscriptions_per_conn: r.max_subscriptions_per_conn,
-        rate_limit_per_sec: r.rate_limit_per_sec,
-        rate_limit_burst: r.rate_limit_burst,
-        request_timeout: ms(r.request_timeout_ms),
-        cors_origins: r.cors_origins.clone(),
-        ..RpcConfig::default()
-    };
+    let rpc_cfg = r.clone();
     let api = api::Api {
         state: state.clone(),
         mempool: mempool.clone(),
