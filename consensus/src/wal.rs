@@ -8,7 +8,7 @@
 //! Encoding: one tag byte (0 own proposal, 1 own vote, 2 valid block), then the protobuf
 //! `cairn.v1.Proposal` or `cairn.v1.Vote` wire message. Framing and checksums are the node's.
 use crate::ConsensusError;
-use cairn_proto::{pb, Address, Block, Proposal, Signature, Vote};
+use cairn_proto::{pb, Proposal, Vote};
 use prost::Message;
 
 const TAG_PROPOSAL: u8 = 0;
@@ -77,26 +77,13 @@ impl WalEntry {
 fn decode_proposal(body: &[u8]) -> Result<Proposal, ConsensusError> {
     let bad = |reason: String| ConsensusError::WalDecode { reason };
     let p = pb::Proposal::decode(body).map_err(|e| bad(e.to_string()))?;
-    let block = p.block.ok_or_else(|| bad("proposal without block".into()))?;
-    let block = Block::from_trusted_pb(block).map_err(|e| bad(e.to_string()))?;
-    let pol_round = match p.pol_round {
-        -1 => None,
-        r => Some(u32::try_from(r).map_err(|_| bad(format!("pol_round {r}")))?),
-    };
-    Ok(Proposal {
-        height: p.height,
-        round: p.round,
-        pol_round,
-        block,
-        proposer: Address::from_slice(&p.proposer).map_err(|e| bad(e.to_string()))?,
-        signature: Signature::from_slice(&p.signature).map_err(|e| bad(e.to_string()))?,
-    })
+    Proposal::from_trusted_pb(p).map_err(|e| bad(e.to_string()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cairn_proto::{Address, Hash, Header, Keypair, VoteKind};
+    use cairn_proto::{Address, Block, Hash, Header, Keypair, VoteKind};
 
     fn block() -> Block {
         let header = Header {

@@ -5,8 +5,8 @@
 use crate::metrics::RejectKind;
 use bytes::Bytes;
 use cairn_proto::{
-    pb, Address, DecodeError, DuplicateVoteEvidence, Header, Proposal, Signature, SignatureDomain, ValidatorSet,
-    VerifyError, Vote,
+    pb, pol_round_from_pb, Address, DecodeError, DuplicateVoteEvidence, Header, Proposal, Signature, SignatureDomain,
+    ValidatorSet, VerifyError, Vote,
 };
 use prost::Message;
 
@@ -97,10 +97,7 @@ impl Checker {
             pb::consensus_message::Msg::Proposal(p) => {
                 let proposer = Address::from_slice(&p.proposer)?;
                 self.known(&proposer)?;
-                let pol_round = match p.pol_round {
-                    -1 => None,
-                    r => Some(u32::try_from(r).map_err(|_| RejectKind::Decode)?),
-                };
+                let pol_round = pol_round_from_pb(p.pol_round).map_err(|_| RejectKind::Decode)?;
                 let header = p.block.as_ref().and_then(|b| b.header.clone()).ok_or(RejectKind::Decode)?;
                 // Only the header hash is signed over; the txs are consensus' business.
                 let block_hash = Header::from_pb(header)?.hash();

@@ -34,4 +34,6 @@ pub use merkle::merkle_root;
 pub use reject::{RejectReason, TxRejection};
 pub use tx::{Transfer, TxAction, TxBody, UncheckedTx, VerifiedTx, TX_SIGN_DOMAIN};
 pub use validator::{Validator, ValidatorSet};
-pub use vote::{Certificate, CommitSig, ConsensusMessage, DuplicateVoteEvidence, Proposal, Vote, VoteKind};
+pub use vote::{
+    pol_round_from_pb, Certificate, CommitSig, ConsensusMessage, DuplicateVoteEvidence, Proposal, Vote, VoteKind,
+};

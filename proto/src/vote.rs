@@ -162,20 +162,36 @@ impl Proposal {
 
     /// Decodes a wire proposal; its block's txs are verified as in `Block::from_pb`.
     pub fn from_pb(p: pb::Proposal, known: impl Fn(&Hash) -> Option<VerifiedTx>) -> Result<Self, BlockError> {
-        let pol_round = match p.pol_round {
-            -1 => None,
-            r => Some(
-                u32::try_from(r).map_err(|_| DecodeError::Invalid { field: "pol_round", reason: format!("{r}") })?,
-            ),
-        };
+        Self::from_pb_with(p, |b| Block::from_pb(b, known))
+    }
+
+    /// Decodes a proposal this node wrote itself (its WAL); see `Block::from_trusted_pb`.
+    pub fn from_trusted_pb(p: pb::Proposal) -> Result<Self, BlockError> {
+        Self::from_pb_with(p, Block::from_trusted_pb)
+    }
+
+    fn from_pb_with(
+        p: pb::Proposal,
+        block: impl FnOnce(pb::Block) -> Result<Block, BlockError>,
+    ) -> Result<Self, BlockError> {
         Ok(Proposal {
             height: p.height,
             round: p.round,
-            pol_round,
-            block: Block::from_pb(p.block.ok_or(DecodeError::Missing("block"))?, known)?,
+            pol_round: pol_round_from_pb(p.pol_round)?,
+            block: block(p.block.ok_or(DecodeError::Missing("block"))?)?,
             proposer: Address::from_slice(&p.proposer)?,
             signature: Signature::from_slice(&p.signature)?,
         })
+    }
+}
+
+/// A proposal's `pol_round` on the wire: -1 for none, else a round that fits a `u32`.
+pub fn pol_round_from_pb(r: i64) -> Result<Option<u32>, DecodeError> {
+    match r {
+        -1 => Ok(None),
+        r => {
+            u32::try_from(r).map(Some).map_err(|_| DecodeError::Invalid { field: "pol_round", reason: format!("{r}") })
+        }
     }
 }
 
