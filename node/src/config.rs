@@ -3,6 +3,7 @@
 use anyhow::{bail, Context, Result};
 use cairn_mempool::MempoolConfig;
 use cairn_rpc::RpcConfig;
+use cairn_state::StateConfig;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -15,7 +16,7 @@ pub struct NodeConfig {
     pub rpc: RpcConfig,
     pub consensus: ConsensusSection,
     pub mempool: MempoolConfig,
-    pub state: StateSection,
+    pub state: StateConfig,
     pub log: LogSection,
 }
 
@@ -49,13 +50,6 @@ pub struct ConsensusSection {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct StateSection {
-    /// How many past heights of state stay readable (older tree versions are pruned).
-    pub retain_versions: u64,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
 pub struct LogSection {
     /// "text" or "json".
     pub format: String,
@@ -71,7 +65,7 @@ impl Default for NodeConfig {
             rpc: RpcConfig::default(),
             consensus: ConsensusSection::default(),
             mempool: MempoolConfig::default(),
-            state: StateSection::default(),
+            state: StateConfig::default(),
             log: LogSection::default(),
         }
     }
@@ -103,12 +97,6 @@ impl Default for ConsensusSection {
             max_block_bytes: 4 << 20,
             max_clock_drift_ms: 2000,
         }
-    }
-}
-
-impl Default for StateSection {
-    fn default() -> Self {
-        StateSection { retain_versions: 1000 }
     }
 }
 

@@ -1,8 +1,9 @@
 //! Tuning knobs of the state store.
 use serde::{Deserialize, Serialize};
 
+/// Also the `[state]` section of the node's `config.toml`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(deny_unknown_fields, default)]
 pub struct StateConfig {
     /// Pruning window: tree versions (account values and proofs) are kept for the last
     /// `retain_versions` heights; older ones are deleted after each commit. 0 keeps everything.

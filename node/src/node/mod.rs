@@ -16,7 +16,7 @@ use cairn_consensus::{Consensus, ConsensusConfig};
 use cairn_mempool::{AccountSource, Mempool, MempoolConfig};
 use cairn_network::NetworkConfig;
 use cairn_proto::{Account, Address, Hash};
-use cairn_state::{State, StateConfig};
+use cairn_state::State;
 use driver::{Driver, DriverEvent};
 use shared::{Shared, Tip};
 use std::sync::Arc;
@@ -44,8 +44,7 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
     let me = validators.index_of(&key.address()).map(|_| key.address());
     let registry = prometheus::Registry::new();
 
-    let state_cfg = StateConfig { retain_versions: cfg.state.retain_versions, ..Default::default() };
-    let state = State::open_with_registry(&home.state_dir(), state_cfg, &registry)
+    let state = State::open_with_registry(&home.state_dir(), cfg.state.clone(), &registry)
         .with_context(|| format!("cannot open the state database in {}", home.state_dir().display()))?;
     state.init_genesis(&genesis).context("genesis does not match the database")?;
     let tip = match state.block(state.latest_height())? {
