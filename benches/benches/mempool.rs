@@ -9,13 +9,14 @@
 //! scheduler gives to other processes, which on a shared 2-core machine is most of the noise.
 //! Neither leaves out cache or memory-bandwidth contention.
 use bytes::Bytes;
-use cairn_mempool::{AccountSource, Mempool, MempoolConfig, Origin};
-use cairn_proto::{Account, Address, Keypair, Transfer, TxAction, TxBody, UncheckedTx, VerifiedTx, TX_SIGN_DOMAIN};
+use cairn_benches::mempool_fixtures::{pool, txs, txs_on_this_thread, DalekInputs};
+use cairn_mempool::{Mempool, Origin};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use rand::{Rng, SeedableRng};
-use rayon::prelude::*;
-use std::sync::Arc;
 use std::time::Duration;
+
+/// The allocator the `cairn` binary uses, so the figures are what a node pays.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// CPU time consumed so far by this thread (`Thread`) or by the whole process (`Process`).
 fn cpu_time(clock: rustix::time::ClockId) -> Duration {
@@ -42,45 +43,26 @@ fn cpu_timed<S, O>(
     total
 }
 
-/// Every account is rich and at nonce 0.
-struct Rich;
-impl AccountSource for Rich {
-    fn account(&self, _: &Address) -> Account {
-        Account { balance: u64::MAX / 2, nonce: 0 }
-    }
-}
-
-fn pool(max_txs: usize) -> Mempool {
-    let config = MempoolConfig { max_txs, max_bytes: usize::MAX / 2, ..MempoolConfig::default() };
-    Mempool::new(config, Arc::new(Rich), &prometheus::Registry::new())
-}
-
-/// `senders × nonces` signed transfers with random fees, nonce-major (as clients send them).
-fn txs(senders: u64, nonces: u64, seed: u64) -> Vec<VerifiedTx> {
-    let keys: Vec<Keypair> = (0..senders)
-        .map(|i| {
-            let mut s = [0u8; 32];
-            s[..8].copy_from_slice(&(i + (seed << 32)).to_le_bytes());
-            Keypair::from_seed(s)
+/// Like `cpu_timed` with the thread clock, but each `routine` runs (and is timed) on the only
+/// thread of `pool`, so that everything it hands to rayon runs there too, one chunk after another.
+fn one_thread_cpu_timed<S: Send, O: Send>(
+    pool: &rayon::ThreadPool,
+    iters: u64,
+    mut setup: impl FnMut() -> S,
+    routine: impl Fn(S) -> O + Sync,
+) -> Duration {
+    (0..iters)
+        .map(|_| {
+            let input = setup();
+            let (spent, out) = pool.install(|| {
+                let start = cpu_time(rustix::time::ClockId::ThreadCPUTime);
+                let out = criterion::black_box(routine(input));
+                (cpu_time(rustix::time::ClockId::ThreadCPUTime) - start, out)
+            });
+            drop(out);
+            spent
         })
-        .collect();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let plan: Vec<(usize, u64, u64)> = (0..nonces)
-        .flat_map(|n| (0..senders as usize).map(move |k| (k, n)))
-        .map(|(k, n)| (k, n, rng.gen_range(1..1000)))
-        .collect();
-    plan.into_par_iter()
-        .map(|(k, nonce, fee)| {
-            TxBody {
-                chain_id: "cairn-local".into(),
-                sender: keys[k].address(),
-                nonce,
-                fee,
-                action: TxAction::Transfer(Transfer { recipient: Address([7; 32]), amount: 1 }),
-            }
-            .sign(&keys[k])
-        })
-        .collect()
+        .sum()
 }
 
 fn admission_preverified(c: &mut Criterion) {
@@ -118,56 +100,55 @@ fn admission_preverified(c: &mut Criterion) {
 }
 
 fn admission_with_signatures(c: &mut Criterion) {
-    let txs = txs(4_096, 1, 2);
-    let raw: Vec<Bytes> = txs.iter().map(|t| t.encoded().clone()).collect();
-    // The same signatures as plain ed25519-dalek inputs, for the baseline.
-    let unchecked: Vec<UncheckedTx> = raw.iter().map(|r| UncheckedTx::decode(r.clone()).expect("decodes")).collect();
-    let msgs: Vec<Vec<u8>> = unchecked.iter().map(|u| [TX_SIGN_DOMAIN, &u.body_bytes[..]].concat()).collect();
-    // Public keys stay bytes: decompressing them is part of verifying a tx from the wire.
-    let keys: Vec<[u8; 32]> = unchecked.iter().map(|u| u.body.sender.0).collect();
-    let sigs: Vec<ed25519_dalek::Signature> =
-        unchecked.iter().map(|u| ed25519_dalek::Signature::from_bytes(&u.signature.0)).collect();
-    let chunk = 128;
-    // Not timed: every tx must be admitted, or the bench would time refusals.
+    const TXS: u64 = 4_096;
+    let raw: Vec<Bytes> = txs(TXS, 1, 2).iter().map(|t| t.encoded().clone()).collect();
+    // Not timed: every tx must be admitted and every signature verify, or the benches would
+    // time refusals.
     assert!(pool(100_000).submit(raw.clone(), Origin::Peer).iter().all(Result::is_ok));
+    assert!(DalekInputs::of(&raw).verify(), "every signature verifies");
 
-    let mut g = c.benchmark_group("mempool/admit_with_signatures");
-    g.throughput(Throughput::Elements(txs.len() as u64));
-    g.sample_size(10);
-    let baseline = || {
-        (0..txs.len()).collect::<Vec<_>>().par_chunks(chunk).all(|idx| {
-            let m: Vec<&[u8]> = idx.iter().map(|&i| msgs[i].as_slice()).collect();
-            let s: Vec<_> = idx.iter().map(|&i| sigs[i]).collect();
-            let k: Vec<_> =
-                idx.iter().map(|&i| ed25519_dalek::VerifyingKey::from_bytes(&keys[i]).expect("valid key")).collect();
-            ed25519_dalek::verify_batch(&m, &s, &k).is_ok()
-        })
+    // Both sides get 4096 new senders' txs every iteration, made untimed in the setup on this
+    // thread alone. New senders, because the node caches decompressed sender keys
+    // (cairn-proto's key cache): the same txs again would skip work the baseline does
+    // (`..._repeat_senders` shows that warm case). The same setup on both sides, because it
+    // leaves the caches and rayon's (sleeping) workers in the same state for both.
+    let next_seed = std::sync::atomic::AtomicU64::new(1_000);
+    let new_txs = || {
+        let seed = next_seed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        txs_on_this_thread(TXS, 1, seed).iter().map(|t| t.encoded().clone()).collect::<Vec<Bytes>>()
     };
-    assert!(baseline(), "every signature verifies");
+    let for_dalek = || DalekInputs::of(&new_txs());
+    let for_pool = || (pool(100_000), new_txs());
+    // Both return their input, so that freeing it is not timed.
+    let dalek = |inputs: DalekInputs| (inputs.verify(), inputs);
     let submit = |(p, r): (Mempool, Vec<Bytes>)| {
         let out = p.submit(r, Origin::Peer);
         (p, out)
     };
-    // The node caches decompressed sender keys (cairn-proto's key cache), so submitting the
-    // same txs again would skip work the baseline does. The comparison gets 4096 new senders
-    // every iteration, made untimed in the setup; `..._repeat_senders` shows the warm case.
-    let next_seed = std::sync::atomic::AtomicU64::new(1_000);
-    let fresh = || {
-        let seed = next_seed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let raw: Vec<Bytes> = crate::txs(4_096, 1, seed).iter().map(|t| t.encoded().clone()).collect();
-        (pool(100_000), raw)
-    };
-    g.bench_function("raw_dalek_batch_verify_rayon_128", |b| b.iter(baseline));
-    g.bench_function("submit_4096_raw_txs", |b| b.iter_batched(fresh, submit, BatchSize::PerIteration));
+
+    let mut g = c.benchmark_group("mempool/admit_with_signatures");
+    g.throughput(Throughput::Elements(TXS));
+    g.sample_size(10);
+    g.bench_function("raw_dalek_batch_verify_rayon_128", |b| b.iter_batched(for_dalek, dalek, BatchSize::PerIteration));
+    g.bench_function("submit_4096_raw_txs", |b| b.iter_batched(for_pool, submit, BatchSize::PerIteration));
     g.bench_function("submit_4096_raw_txs_repeat_senders", |b| {
         b.iter_batched(|| (pool(100_000), raw.clone()), submit, BatchSize::PerIteration)
     });
     let process = rustix::time::ClockId::ProcessCPUTime;
     g.bench_function("raw_dalek_batch_verify_rayon_128_cpu_time", |b| {
-        b.iter_custom(|iters| cpu_timed(iters, process, || (), |()| baseline()))
+        b.iter_custom(|iters| cpu_timed(iters, process, for_dalek, dalek))
     });
     g.bench_function("submit_4096_raw_txs_cpu_time", |b| {
-        b.iter_custom(|iters| cpu_timed(iters, process, fresh, submit))
+        b.iter_custom(|iters| cpu_timed(iters, process, for_pool, submit))
+    });
+    // The same two on a one-thread rayon pool, timed by that thread's CPU time: the per-tx
+    // work alone, without the waits and spins of two threads sharing two busy vCPUs.
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("one-thread pool");
+    g.bench_function("raw_dalek_batch_verify_one_thread_cpu_time", |b| {
+        b.iter_custom(|iters| one_thread_cpu_timed(&one, iters, for_dalek, dalek))
+    });
+    g.bench_function("submit_4096_raw_txs_one_thread_cpu_time", |b| {
+        b.iter_custom(|iters| one_thread_cpu_timed(&one, iters, for_pool, submit))
     });
     g.finish();
 }

@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+pub mod mempool_fixtures;
+
 use cairn_proto::{Address, Keypair, Transfer, TxAction, TxBody, VerifiedTx};
 use rayon::prelude::*;
 

@@ -1,0 +1,93 @@
+//! Admission with signature checks against raw ed25519-dalek batch verification, interleaved.
+//!
+//! `cargo bench -p cairn-benches --bench mempool_vs_dalek` (`ROUNDS=n` to change the 30 rounds)
+//!
+//! The criterion benches in `mempool.rs` time the two sides one after the other, each for
+//! seconds; on a shared 2-vCPU machine the capacity the neighbours leave us drifts by tens of
+//! percent in that time, so a ratio of two criterion figures mostly measures the drift. Here
+//! each round times both sides back to back on new txs (new senders: no cached keys), in
+//! alternating order, after the same idle pause, and the figure is the median of the per-round
+//! ratios. Run on rayon's global pool (both vCPUs) and on a one-thread pool (the per-tx work
+//! alone). Both sides use the same fixtures and the same chunks of 128 as `mempool.rs`.
+use bytes::Bytes;
+use cairn_benches::mempool_fixtures::{pool, txs_on_this_thread, DalekInputs};
+use cairn_mempool::Origin;
+use std::time::{Duration, Instant};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const TXS: u64 = 4_096;
+/// Lets rayon's workers fall asleep and the previous side's memory be freed before timing.
+const PAUSE: Duration = Duration::from_millis(20);
+
+fn main() {
+    // `cargo bench` passes `--bench`; this harness takes no other arguments.
+    let rounds: u64 = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(30);
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("one-thread pool");
+    let both = rayon::ThreadPoolBuilder::new().build().expect("pool on every core");
+    for (name, threads) in [("all cores", &both), ("one thread", &one)] {
+        let ratios = threads.install(|| compare(rounds));
+        report(name, threads.current_num_threads(), ratios);
+    }
+}
+
+/// One (submit ÷ dalek) wall-clock ratio per round.
+fn compare(rounds: u64) -> Vec<(f64, f64)> {
+    (0..rounds)
+        .map(|round| {
+            let seed = 1_000 + 2 * round;
+            let for_dalek = DalekInputs::of(&raw(seed));
+            let for_pool = (pool(100_000), raw(seed + 1));
+            let time_dalek = || {
+                std::thread::sleep(PAUSE);
+                let start = Instant::now();
+                assert!(for_dalek.verify(), "every signature verifies");
+                start.elapsed()
+            };
+            let time_submit = || {
+                std::thread::sleep(PAUSE);
+                let (p, r) = &for_pool;
+                let start = Instant::now();
+                let results = p.submit(r.clone(), Origin::Peer);
+                let spent = start.elapsed();
+                assert!(results.iter().all(Result::is_ok), "every tx is admitted");
+                spent
+            };
+            let (dalek, submit) = if round % 2 == 0 {
+                let d = time_dalek();
+                (d, time_submit())
+            } else {
+                let s = time_submit();
+                (time_dalek(), s)
+            };
+            (dalek.as_secs_f64() * 1e3, submit.as_secs_f64() * 1e3)
+        })
+        .collect()
+}
+
+fn raw(seed: u64) -> Vec<Bytes> {
+    txs_on_this_thread(TXS, 1, seed).iter().map(|t| t.encoded().clone()).collect()
+}
+
+fn report(name: &str, threads: usize, rounds: Vec<(f64, f64)>) {
+    let mut ratios: Vec<f64> = rounds.iter().map(|(d, s)| s / d).collect();
+    ratios.sort_by(f64::total_cmp);
+    let quantile = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "{name} ({threads} threads, {n} rounds of {TXS} txs): raw dalek median {d:.1} ms, submit median {s:.1} ms; \
+         submit ÷ dalek per round: median {m:.3}, quartiles {q1:.3}–{q3:.3}, range {lo:.3}–{hi:.3}",
+        n = ratios.len(),
+        d = median(rounds.iter().map(|r| r.0).collect()),
+        s = median(rounds.iter().map(|r| r.1).collect()),
+        m = quantile(0.5),
+        q1 = quantile(0.25),
+        q3 = quantile(0.75),
+        lo = ratios[0],
+        hi = ratios[ratios.len() - 1],
+    );
+}

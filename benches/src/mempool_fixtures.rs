@@ -1,0 +1,98 @@
+//! Fixtures shared by the mempool benches: a pool whose every sender is rich, signed
+//! transfers from fresh senders, and the raw ed25519-dalek baseline that admission with
+//! signature checks is compared with.
+use bytes::Bytes;
+use cairn_mempool::{AccountSource, Mempool, MempoolConfig};
+use cairn_proto::{Account, Address, Keypair, Transfer, TxAction, TxBody, UncheckedTx, VerifiedTx, TX_SIGN_DOMAIN};
+use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
+use std::sync::Arc;
+
+/// Every account is rich and at nonce 0.
+pub struct Rich;
+impl AccountSource for Rich {
+    fn account(&self, _: &Address) -> Account {
+        Account { balance: u64::MAX / 2, nonce: 0 }
+    }
+}
+
+pub fn pool(max_txs: usize) -> Mempool {
+    let config = MempoolConfig { max_txs, max_bytes: usize::MAX / 2, ..MempoolConfig::default() };
+    Mempool::new(config, Arc::new(Rich), &prometheus::Registry::new())
+}
+
+/// `senders × nonces` signed transfers with random fees, nonce-major (as clients send them),
+/// signed on all cores.
+pub fn txs(senders: u64, nonces: u64, seed: u64) -> Vec<VerifiedTx> {
+    let (keys, plan) = tx_plan(senders, nonces, seed);
+    plan.into_par_iter().map(|step| sign(&keys, step)).collect()
+}
+
+/// The same as `txs`, signed on the calling thread only. For setups that run just before a
+/// timed routine: rayon's workers keep spinning for a while after a parallel job, and would
+/// compete with the routine for the two vCPUs.
+pub fn txs_on_this_thread(senders: u64, nonces: u64, seed: u64) -> Vec<VerifiedTx> {
+    let (keys, plan) = tx_plan(senders, nonces, seed);
+    plan.into_iter().map(|step| sign(&keys, step)).collect()
+}
+
+/// The senders' keys and, per tx, (sender index, nonce, fee).
+fn tx_plan(senders: u64, nonces: u64, seed: u64) -> (Vec<Keypair>, Vec<(usize, u64, u64)>) {
+    let keys: Vec<Keypair> = (0..senders)
+        .map(|i| {
+            let mut s = [0u8; 32];
+            s[..8].copy_from_slice(&(i + (seed << 32)).to_le_bytes());
+            Keypair::from_seed(s)
+        })
+        .collect();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let plan = (0..nonces)
+        .flat_map(|n| (0..senders as usize).map(move |k| (k, n)))
+        .map(|(k, n)| (k, n, rng.gen_range(1..1000)))
+        .collect();
+    (keys, plan)
+}
+
+fn sign(keys: &[Keypair], (k, nonce, fee): (usize, u64, u64)) -> VerifiedTx {
+    TxBody {
+        chain_id: "cairn-local".into(),
+        sender: keys[k].address(),
+        nonce,
+        fee,
+        action: TxAction::Transfer(Transfer { recipient: Address([7; 32]), amount: 1 }),
+    }
+    .sign(&keys[k])
+}
+
+/// One batch-verification input per tx, as plain ed25519-dalek takes them. Public keys stay
+/// bytes: decompressing them is part of verifying a tx from the wire.
+pub struct DalekInputs {
+    msgs: Vec<Vec<u8>>,
+    sigs: Vec<ed25519_dalek::Signature>,
+    keys: Vec<[u8; 32]>,
+}
+
+impl DalekInputs {
+    pub fn of(raw: &[Bytes]) -> Self {
+        let unchecked: Vec<UncheckedTx> =
+            raw.iter().map(|r| UncheckedTx::decode(r.clone()).expect("decodes")).collect();
+        DalekInputs {
+            msgs: unchecked.iter().map(|u| [TX_SIGN_DOMAIN, &u.body_bytes[..]].concat()).collect(),
+            sigs: unchecked.iter().map(|u| ed25519_dalek::Signature::from_bytes(&u.signature.0)).collect(),
+            keys: unchecked.iter().map(|u| u.body.sender.0).collect(),
+        }
+    }
+
+    /// The baseline: `ed25519_dalek::verify_batch` on rayon chunks of 128 (the mempool's chunk).
+    pub fn verify(&self) -> bool {
+        (0..self.msgs.len()).collect::<Vec<_>>().par_chunks(128).all(|idx| {
+            let m: Vec<&[u8]> = idx.iter().map(|&i| self.msgs[i].as_slice()).collect();
+            let s: Vec<_> = idx.iter().map(|&i| self.sigs[i]).collect();
+            let k: Vec<_> = idx
+                .iter()
+                .map(|&i| ed25519_dalek::VerifyingKey::from_bytes(&self.keys[i]).expect("valid key"))
+                .collect();
+            ed25519_dalek::verify_batch(&m, &s, &k).is_ok()
+        })
+    }
+}
