@@ -90,9 +90,21 @@ impl Db {
         self.get(CF_ROOTS, &u64_key(version))?.map(|v| decode_hash("state root", &v)).transpose()
     }
 
+    /// Writes `batch` atomically, durable on return when `sync_writes` is set.
     pub fn write(&self, batch: WriteBatch) -> Result<(), StateError> {
+        self.write_with_sync(batch, self.sync)
+    }
+
+    /// Writes `batch` atomically without waiting for the disk, for work that a crash may lose
+    /// (it is redone). The write-ahead log keeps order: the next synced write makes this one
+    /// durable too, so it can never be lost while a later write survives.
+    pub fn write_unsynced(&self, batch: WriteBatch) -> Result<(), StateError> {
+        self.write_with_sync(batch, false)
+    }
+
+    fn write_with_sync(&self, batch: WriteBatch, sync: bool) -> Result<(), StateError> {
         let mut opts = WriteOptions::default();
-        opts.set_sync(self.sync);
+        opts.set_sync(sync);
         Ok(self.db.write_opt(batch, &opts)?)
     }
 

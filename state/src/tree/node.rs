@@ -31,7 +31,9 @@ pub fn key_of(address: &Address) -> Hash {
 
 /// `blake3(Account::encode())`: the canonical protobuf encoding of the account.
 pub fn value_hash(account: &Account) -> Hash {
-    Hash::of(&account.encode())
+    let mut buf = [0u8; Account::MAX_ENCODED_LEN];
+    let len = account.encode_into(&mut buf);
+    Hash::of(&buf[..len])
 }
 
 pub fn leaf_hash(key: &Hash, value_hash: &Hash) -> Hash {
