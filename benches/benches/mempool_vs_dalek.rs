@@ -7,8 +7,9 @@
 //! percent in that time, so a ratio of two criterion figures mostly measures the drift. Here
 //! each round times both sides back to back on new txs (new senders: no cached keys), in
 //! alternating order, after the same idle pause, and the figure is the median of the per-round
-//! ratios. Run on rayon's global pool (both vCPUs) and on a one-thread pool (the per-tx work
-//! alone). Both sides use the same fixtures and the same chunks of 128 as `mempool.rs`.
+//! ratios, by the wall clock and by the process's CPU time (which leaves out the time the host
+//! gives to other guests). Run on a pool with a thread per vCPU and on a one-thread pool (the
+//! per-tx work alone). Both sides use the same fixtures and chunks of 128 as `mempool.rs`.
 use bytes::Bytes;
 use cairn_benches::mempool_fixtures::{pool, txs_on_this_thread, DalekInputs};
 use cairn_mempool::Origin;
@@ -32,36 +33,43 @@ fn main() {
     }
 }
 
-/// One (submit ÷ dalek) wall-clock ratio per round.
-fn compare(rounds: u64) -> Vec<(f64, f64)> {
+/// Wall-clock and process CPU time of one side, in milliseconds.
+#[derive(Clone, Copy)]
+struct Spent {
+    wall: f64,
+    cpu: f64,
+}
+
+fn process_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+/// Runs `f` after the idle pause and times it.
+fn timed(f: impl FnOnce()) -> Spent {
+    std::thread::sleep(PAUSE);
+    let (wall, cpu) = (Instant::now(), process_cpu());
+    f();
+    Spent { wall: wall.elapsed().as_secs_f64() * 1e3, cpu: (process_cpu() - cpu).as_secs_f64() * 1e3 }
+}
+
+/// (dalek, submit) per round.
+fn compare(rounds: u64) -> Vec<(Spent, Spent)> {
     (0..rounds)
         .map(|round| {
             let seed = 1_000 + 2 * round;
             let for_dalek = DalekInputs::of(&raw(seed));
             let for_pool = (pool(100_000), raw(seed + 1));
-            let time_dalek = || {
-                std::thread::sleep(PAUSE);
-                let start = Instant::now();
-                assert!(for_dalek.verify(), "every signature verifies");
-                start.elapsed()
-            };
-            let time_submit = || {
-                std::thread::sleep(PAUSE);
-                let (p, r) = &for_pool;
-                let start = Instant::now();
-                let results = p.submit(r.clone(), Origin::Peer);
-                let spent = start.elapsed();
-                assert!(results.iter().all(Result::is_ok), "every tx is admitted");
-                spent
-            };
-            let (dalek, submit) = if round % 2 == 0 {
+            let (p, r) = &for_pool;
+            let time_dalek = || timed(|| assert!(for_dalek.verify(), "every signature verifies"));
+            let time_submit = || timed(|| assert!(p.submit(r.clone(), Origin::Peer).iter().all(Result::is_ok)));
+            if round % 2 == 0 {
                 let d = time_dalek();
                 (d, time_submit())
             } else {
                 let s = time_submit();
                 (time_dalek(), s)
-            };
-            (dalek.as_secs_f64() * 1e3, submit.as_secs_f64() * 1e3)
+            }
         })
         .collect()
 }
@@ -70,24 +78,28 @@ fn raw(seed: u64) -> Vec<Bytes> {
     txs_on_this_thread(TXS, 1, seed).iter().map(|t| t.encoded().clone()).collect()
 }
 
-fn report(name: &str, threads: usize, rounds: Vec<(f64, f64)>) {
-    let mut ratios: Vec<f64> = rounds.iter().map(|(d, s)| s / d).collect();
-    ratios.sort_by(f64::total_cmp);
-    let quantile = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    println!(
-        "{name} ({threads} threads, {n} rounds of {TXS} txs): raw dalek median {d:.1} ms, submit median {s:.1} ms; \
-         submit ÷ dalek per round: median {m:.3}, quartiles {q1:.3}–{q3:.3}, range {lo:.3}–{hi:.3}",
-        n = ratios.len(),
-        d = median(rounds.iter().map(|r| r.0).collect()),
-        s = median(rounds.iter().map(|r| r.1).collect()),
-        m = quantile(0.5),
-        q1 = quantile(0.25),
-        q3 = quantile(0.75),
-        lo = ratios[0],
-        hi = ratios[ratios.len() - 1],
-    );
+fn report(name: &str, threads: usize, rounds: Vec<(Spent, Spent)>) {
+    for (clock, of) in [("wall clock", (|s: Spent| s.wall) as fn(Spent) -> f64), ("process CPU time", |s: Spent| s.cpu)]
+    {
+        let mut ratios: Vec<f64> = rounds.iter().map(|&(d, s)| of(s) / of(d)).collect();
+        ratios.sort_by(f64::total_cmp);
+        let quantile = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
+        println!(
+            "{name} ({threads} threads, {n} rounds of {TXS} txs), {clock}: raw dalek median {d:.1} ms, submit median \
+             {s:.1} ms; submit ÷ dalek per round: median {m:.3}, quartiles {q1:.3}–{q3:.3}, range {lo:.3}–{hi:.3}",
+            n = ratios.len(),
+            d = median(rounds.iter().map(|r| of(r.0)).collect()),
+            s = median(rounds.iter().map(|r| of(r.1)).collect()),
+            m = quantile(0.5),
+            q1 = quantile(0.25),
+            q3 = quantile(0.75),
+            lo = ratios[0],
+            hi = ratios[ratios.len() - 1],
+        );
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
