@@ -4,10 +4,11 @@
 //! `cargo bench -p cairn-benches --bench mempool -- --warm-up-time 1 --measurement-time 3`
 //!
 //! Each admission bench runs twice: timed by the wall clock (criterion's default), and timed
-//! by CPU time (`*_cpu_time`: the benchmarking thread's for the one-thread bench, the whole
+//! by CPU time (`*_cpu_time`: the benchmarking thread's for the one-thread benches, the whole
 //! process's for the rayon benches). The work is the same; CPU time leaves out the time the
 //! scheduler gives to other processes, which on a shared 2-core machine is most of the noise.
-//! Neither leaves out cache or memory-bandwidth contention.
+//! Neither leaves out cache or memory-bandwidth contention. Criterion times each side of the
+//! `submit` ÷ raw dalek comparison a minute apart; `mempool_vs_dalek.rs` interleaves them.
 use bytes::Bytes;
 use cairn_benches::mempool_fixtures::{pool, txs, txs_on_this_thread, DalekInputs};
 use cairn_mempool::{Mempool, Origin};
