@@ -10,7 +10,7 @@
 //! Neither leaves out cache or memory-bandwidth contention. Criterion times each side of the
 //! `submit` ÷ raw dalek comparison a minute apart; `mempool_vs_dalek.rs` interleaves them.
 use bytes::Bytes;
-use cairn_benches::mempool_fixtures::{pool, txs, txs_on_this_thread, DalekInputs};
+use cairn_benches::mempool_fixtures::{cpu_time, encoded_from_new_senders, pool, txs, DalekInputs};
 use cairn_mempool::{Mempool, Origin};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use std::time::Duration;
@@ -19,10 +19,11 @@ use std::time::Duration;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// CPU time consumed so far by this thread (`Thread`) or by the whole process (`Process`).
-fn cpu_time(clock: rustix::time::ClockId) -> Duration {
-    let t = rustix::time::clock_gettime(clock);
-    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+/// Runs `routine(input)`; returns its output and the CPU time `clock` counted meanwhile.
+fn cpu_timed_once<S, O>(clock: rustix::time::ClockId, routine: impl FnOnce(S) -> O, input: S) -> (Duration, O) {
+    let start = cpu_time(clock);
+    let out = criterion::black_box(routine(input));
+    (cpu_time(clock) - start, out)
 }
 
 /// Runs `setup` then `routine` `iters` times and sums the CPU time of `routine` only; what
@@ -33,15 +34,7 @@ fn cpu_timed<S, O>(
     mut setup: impl FnMut() -> S,
     mut routine: impl FnMut(S) -> O,
 ) -> Duration {
-    let mut total = Duration::ZERO;
-    for _ in 0..iters {
-        let input = setup();
-        let start = cpu_time(clock);
-        let out = criterion::black_box(routine(input));
-        total += cpu_time(clock) - start;
-        drop(out);
-    }
-    total
+    (0..iters).map(|_| cpu_timed_once(clock, &mut routine, setup()).0).sum()
 }
 
 /// Like `cpu_timed` with the thread clock, but each `routine` runs (and is timed) on the only
@@ -55,13 +48,7 @@ fn one_thread_cpu_timed<S: Send, O: Send>(
     (0..iters)
         .map(|_| {
             let input = setup();
-            let (spent, out) = pool.install(|| {
-                let start = cpu_time(rustix::time::ClockId::ThreadCPUTime);
-                let out = criterion::black_box(routine(input));
-                (cpu_time(rustix::time::ClockId::ThreadCPUTime) - start, out)
-            });
-            drop(out);
-            spent
+            pool.install(|| cpu_timed_once(rustix::time::ClockId::ThreadCPUTime, &routine, input)).0
         })
         .sum()
 }
@@ -114,10 +101,7 @@ fn admission_with_signatures(c: &mut Criterion) {
     // (`..._repeat_senders` shows that warm case). The same setup on both sides, because it
     // leaves the caches and rayon's (sleeping) workers in the same state for both.
     let next_seed = std::sync::atomic::AtomicU64::new(1_000);
-    let new_txs = || {
-        let seed = next_seed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        txs_on_this_thread(TXS, 1, seed).iter().map(|t| t.encoded().clone()).collect::<Vec<Bytes>>()
-    };
+    let new_txs = || encoded_from_new_senders(TXS, next_seed.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     let for_dalek = || DalekInputs::of(&new_txs());
     let for_pool = || (pool(100_000), new_txs());
     // Both return their input, so that freeing it is not timed.

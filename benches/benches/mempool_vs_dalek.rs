@@ -10,8 +10,7 @@
 //! ratios, by the wall clock and by the process's CPU time (which leaves out the time the host
 //! gives to other guests). Run on a pool with a thread per vCPU and on a one-thread pool (the
 //! per-tx work alone). Both sides use the same fixtures and chunks of 128 as `mempool.rs`.
-use bytes::Bytes;
-use cairn_benches::mempool_fixtures::{pool, txs_on_this_thread, DalekInputs};
+use cairn_benches::mempool_fixtures::{cpu_time, encoded_from_new_senders, pool, DalekInputs};
 use cairn_mempool::Origin;
 use std::time::{Duration, Instant};
 
@@ -41,8 +40,7 @@ struct Spent {
 }
 
 fn process_cpu() -> Duration {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
-    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+    cpu_time(rustix::time::ClockId::ProcessCPUTime)
 }
 
 /// Runs `f` after the idle pause and times it.
@@ -58,8 +56,8 @@ fn compare(rounds: u64) -> Vec<(Spent, Spent)> {
     (0..rounds)
         .map(|round| {
             let seed = 1_000 + 2 * round;
-            let for_dalek = DalekInputs::of(&raw(seed));
-            let for_pool = (pool(100_000), raw(seed + 1));
+            let for_dalek = DalekInputs::of(&encoded_from_new_senders(TXS, seed));
+            let for_pool = (pool(100_000), encoded_from_new_senders(TXS, seed + 1));
             let (p, r) = &for_pool;
             let time_dalek = || timed(|| assert!(for_dalek.verify(), "every signature verifies"));
             let time_submit = || timed(|| assert!(p.submit(r.clone(), Origin::Peer).iter().all(Result::is_ok)));
@@ -72,10 +70,6 @@ fn compare(rounds: u64) -> Vec<(Spent, Spent)> {
             }
         })
         .collect()
-}
-
-fn raw(seed: u64) -> Vec<Bytes> {
-    txs_on_this_thread(TXS, 1, seed).iter().map(|t| t.encoded().clone()).collect()
 }
 
 fn report(name: &str, threads: usize, rounds: Vec<(Spent, Spent)>) {

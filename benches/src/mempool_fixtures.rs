@@ -2,11 +2,18 @@
 //! transfers from fresh senders, and the raw ed25519-dalek baseline that admission with
 //! signature checks is compared with.
 use bytes::Bytes;
-use cairn_mempool::{AccountSource, Mempool, MempoolConfig};
-use cairn_proto::{Account, Address, Keypair, Transfer, TxAction, TxBody, UncheckedTx, VerifiedTx, TX_SIGN_DOMAIN};
+use cairn_mempool::{AccountSource, Mempool, MempoolConfig, VERIFY_CHUNK};
+use cairn_proto::{Account, Address, Keypair, SignatureDomain, Transfer, TxAction, TxBody, UncheckedTx, VerifiedTx};
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// CPU time consumed so far by this thread (`ThreadCPUTime`) or the whole process (`ProcessCPUTime`).
+pub fn cpu_time(clock: rustix::time::ClockId) -> Duration {
+    let t = rustix::time::clock_gettime(clock);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
 
 /// Every account is rich and at nonce 0.
 pub struct Rich;
@@ -34,6 +41,12 @@ pub fn txs(senders: u64, nonces: u64, seed: u64) -> Vec<VerifiedTx> {
 pub fn txs_on_this_thread(senders: u64, nonces: u64, seed: u64) -> Vec<VerifiedTx> {
     let (keys, plan) = tx_plan(senders, nonces, seed);
     plan.into_iter().map(|step| sign(&keys, step)).collect()
+}
+
+/// `n` encoded txs from `n` new senders (one tx each), signed on the calling thread: what the
+/// signature benches feed both sides, new every iteration so that no sender key is cached.
+pub fn encoded_from_new_senders(n: u64, seed: u64) -> Vec<Bytes> {
+    txs_on_this_thread(n, 1, seed).iter().map(|t| t.encoded().clone()).collect()
 }
 
 /// The senders' keys and, per tx, (sender index, nonce, fee).
@@ -77,22 +90,20 @@ impl DalekInputs {
         let unchecked: Vec<UncheckedTx> =
             raw.iter().map(|r| UncheckedTx::decode(r.clone()).expect("decodes")).collect();
         DalekInputs {
-            msgs: unchecked.iter().map(|u| [TX_SIGN_DOMAIN, &u.body_bytes[..]].concat()).collect(),
+            msgs: unchecked.iter().map(|u| SignatureDomain::Tx.message(&u.body_bytes)).collect(),
             sigs: unchecked.iter().map(|u| ed25519_dalek::Signature::from_bytes(&u.signature.0)).collect(),
             keys: unchecked.iter().map(|u| u.body.sender.0).collect(),
         }
     }
 
-    /// The baseline: `ed25519_dalek::verify_batch` on rayon chunks of 128 (the mempool's chunk).
+    /// The baseline: `ed25519_dalek::verify_batch` on rayon chunks of the mempool's size.
     pub fn verify(&self) -> bool {
-        (0..self.msgs.len()).collect::<Vec<_>>().par_chunks(128).all(|idx| {
-            let m: Vec<&[u8]> = idx.iter().map(|&i| self.msgs[i].as_slice()).collect();
-            let s: Vec<_> = idx.iter().map(|&i| self.sigs[i]).collect();
-            let k: Vec<_> = idx
-                .iter()
-                .map(|&i| ed25519_dalek::VerifyingKey::from_bytes(&self.keys[i]).expect("valid key"))
-                .collect();
-            ed25519_dalek::verify_batch(&m, &s, &k).is_ok()
+        let chunks = self.msgs.par_chunks(VERIFY_CHUNK).zip(self.sigs.par_chunks(VERIFY_CHUNK));
+        chunks.zip(self.keys.par_chunks(VERIFY_CHUNK)).all(|((msgs, sigs), keys)| {
+            let m: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
+            let k: Vec<_> =
+                keys.iter().map(|k| ed25519_dalek::VerifyingKey::from_bytes(k).expect("valid key")).collect();
+            ed25519_dalek::verify_batch(&m, sigs, &k).is_ok()
         })
     }
 }

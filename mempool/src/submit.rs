@@ -16,7 +16,7 @@ use std::time::Instant;
 
 /// Transactions per signature batch: large enough to get most of batch verification's gain
 /// (≈3× over single checks), small enough to spread a few hundred txs over all cores.
-pub(crate) const VERIFY_CHUNK: usize = 128;
+pub const VERIFY_CHUNK: usize = 128;
 /// Pre-verified txs admitted under one pinning of the maps (see `admit::Pinned`).
 pub(crate) const PIN_CHUNK: usize = 128;
 

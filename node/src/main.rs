@@ -11,23 +11,23 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's options, which it reads from the environment once, at process load.
+/// A mimalloc option, which it reads from the environment once, at process load.
 /// `MIMALLOC_PURGE_DELAY`: how long freed memory stays with the process before it goes back to
 /// the OS. mimalloc v3's default is 1 s, about a block interval: a node frees ≈ 150k tree nodes
 /// after each commit and allocates as many for the next one a second later, and with the
 /// default part of that memory went back to the OS in between and page-faulted in again. With
-/// 10 s the paced 1M-account commit bench measured 10–20 % faster (state/README.md).
-const ALLOCATOR_OPTIONS: [(&str, &str); 1] = [("MIMALLOC_PURGE_DELAY", "10000")];
+/// 10 s the paced 1M-account commit bench measured 10–20 % faster (state/README.md). The same
+/// value is in `.cargo/config.toml`, for the benches.
+const PURGE_DELAY: (&str, &str) = ("MIMALLOC_PURGE_DELAY", "10000");
 
-/// Runs this binary again, in place (same PID, same arguments), with the `ALLOCATOR_OPTIONS`
-/// that its environment lacks; a value the operator set is kept. Returns only if nothing was
-/// missing or the exec failed (then the node runs on mimalloc's defaults).
+/// Runs this binary again, in place (same PID, same arguments), with `PURGE_DELAY` set, unless
+/// the environment already sets it (the operator's value is kept). Returns only if it was set
+/// or the exec failed (then the node runs on mimalloc's default).
 #[cfg(unix)]
-fn exec_with_allocator_options() {
+fn exec_with_purge_delay() {
     use std::os::unix::process::CommandExt;
-    let missing: Vec<(&str, &str)> =
-        ALLOCATOR_OPTIONS.into_iter().filter(|(name, _)| std::env::var_os(name).is_none()).collect();
-    if missing.is_empty() {
+    let (name, value) = PURGE_DELAY;
+    if std::env::var_os(name).is_some() {
         return;
     }
     let err = match std::env::current_exe() {
@@ -37,21 +37,21 @@ fn exec_with_allocator_options() {
             if let Some(arg0) = args.next() {
                 command.arg0(arg0);
             }
-            command.args(args).envs(missing).exec()
+            command.args(args).env(name, value).exec()
         }
         Err(e) => e,
     };
-    eprintln!("warning: running with mimalloc's default options: cannot restart with them set ({err})");
+    eprintln!("warning: running with mimalloc's default purge delay: cannot restart with {name} set ({err})");
 }
 
 #[cfg(not(unix))]
-fn exec_with_allocator_options() {}
+fn exec_with_purge_delay() {}
 
 fn main() {
     let cli = Cli::parse();
-    // The long-running commands; a testnet's validators inherit the options from it.
+    // The long-running commands; a testnet's validators inherit the setting from it.
     if matches!(cli.command, Command::Start { .. } | Command::Testnet(_)) {
-        exec_with_allocator_options();
+        exec_with_purge_delay();
     }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     if let Err(e) = rt.block_on(run(cli)) {
