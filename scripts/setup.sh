@@ -7,7 +7,10 @@ set -euo pipefail
 missing=()
 command -v clang >/dev/null 2>&1 || missing+=(clang)
 command -v c++ >/dev/null 2>&1 || missing+=(g++)
-ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1 || missing+=(libclang-dev)
+# The unversioned names are what clang-sys (bindgen) loads; a runtime-only libclang1-NN
+# (libclang-NN.so.1, often preinstalled beside clang) does not satisfy it.
+compgen -G '/usr/lib/llvm-*/lib/libclang.so' >/dev/null || compgen -G '/usr/lib/llvm-*/lib/libclang-*.so' >/dev/null ||
+  compgen -G '/usr/lib/*/libclang.so' >/dev/null || missing+=(libclang-dev)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 
 if [ ${#missing[@]} -gt 0 ]; then
