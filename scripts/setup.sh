@@ -7,10 +7,14 @@ set -euo pipefail
 missing=()
 command -v clang >/dev/null 2>&1 || missing+=(clang)
 command -v c++ >/dev/null 2>&1 || missing+=(g++)
-# The unversioned names are what clang-sys (bindgen) loads; a runtime-only libclang1-NN
-# (libclang-NN.so.1, often preinstalled beside clang) does not satisfy it.
-compgen -G '/usr/lib/llvm-*/lib/libclang.so' >/dev/null || compgen -G '/usr/lib/llvm-*/lib/libclang-*.so' >/dev/null ||
-  compgen -G '/usr/lib/*/libclang.so' >/dev/null || missing+=(libclang-dev)
+# clang-sys (bindgen) loads only the unversioned libclang.so / libclang-NN.so; a runtime-only
+# libclang1-NN (libclang-NN.so.1, often preinstalled beside clang) does not satisfy it, nor
+# does libclang-cpp.so.
+has_libclang=false
+for pattern in '/usr/lib/llvm-*/lib/libclang.so' '/usr/lib/llvm-*/lib/libclang-[0-9]*.so' '/usr/lib/*/libclang.so'; do
+  compgen -G "$pattern" >/dev/null && has_libclang=true
+done
+$has_libclang || missing+=(libclang-dev)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 
 if [ ${#missing[@]} -gt 0 ]; then
