@@ -12,7 +12,6 @@ use cairn_state::{verify_proof, State, StateConfig};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The allocator the `cairn` binary uses, so the figures are what a node pays.
@@ -166,8 +165,8 @@ fn reads_and_proofs(c: &mut Criterion) {
 
 /// The tree alone: one block's 20k account updates applied to trees of growing size.
 fn tree_apply(c: &mut Criterion) {
-    let leaf = |i: u64, balance: u64| Arc::new(Leaf::new(key_of(&synthetic(i)), &Account { balance, nonce: 0 }));
-    let sorted = |mut v: Vec<Arc<Leaf>>| {
+    let leaf = |i: u64, balance: u64| Leaf::new(key_of(&synthetic(i)), &Account { balance, nonce: 0 });
+    let sorted = |mut v: Vec<Leaf>| {
         v.sort_by_key(|l| l.key);
         v.dedup_by_key(|l| l.key);
         v

@@ -14,7 +14,6 @@ use prost::Message;
 use rayon::prelude::*;
 use rocksdb::WriteBatch;
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// How many versions one prune pass removes at most, so that catching up after the window
@@ -35,15 +34,15 @@ pub struct CommitOutcome {
 
 /// Leaves for the written accounts, hashed in parallel and sorted by key (as tree updates
 /// need), each with its account.
-fn leaves_of(accounts: &[Changed]) -> Vec<(Arc<Leaf>, Changed)> {
+fn leaves_of(accounts: &[Changed]) -> Vec<(Leaf, Changed)> {
     // Sorted by the key held inline: comparing keys behind each leaf's pointer missed the cache.
     let mut keyed: Vec<(Hash, &Changed)> = accounts.par_iter().map(|c| (key_of(&c.address), c)).collect();
     keyed.par_sort_unstable_by(|(x, _), (y, _)| x.cmp(y));
-    keyed.into_par_iter().map(|(key, c)| (Arc::new(Leaf::new(key, &c.account)), *c)).collect()
+    keyed.into_par_iter().map(|(key, c)| (Leaf::new(key, &c.account), *c)).collect()
 }
 
 /// The in-memory entries of accounts written at `version`.
-fn written_at(leaves: &[(Arc<Leaf>, Changed)], version: u64) -> impl Iterator<Item = (Address, Entry)> + '_ {
+fn written_at(leaves: &[(Leaf, Changed)], version: u64) -> impl Iterator<Item = (Address, Entry)> + '_ {
     leaves.iter().map(move |(_, c)| (c.address, Entry { account: c.account, version }))
 }
 
@@ -82,7 +81,7 @@ impl State {
             })
             .collect();
         let leaves = leaves_of(&accounts);
-        let tree = Tree::build(&leaves.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>());
+        let tree = Tree::build(&leaves.iter().map(|(l, _)| *l).collect::<Vec<_>>());
         let db = &inner.db;
         let mut batch = WriteBatch::default();
         for (leaf, c) in &leaves {
@@ -137,7 +136,7 @@ impl State {
         failpoint::hit("commit:executed");
 
         let leaves = leaves_of(&exec.changed);
-        let updates: Vec<Arc<Leaf>> = leaves.iter().map(|(l, _)| l.clone()).collect();
+        let updates: Vec<Leaf> = leaves.iter().map(|(l, _)| *l).collect();
         // The tree and the bulk of the batch (block, account versions, tx index) do not depend
         // on each other: build them side by side.
         let (tree, batch) =
@@ -154,9 +153,12 @@ impl State {
         inner.db.write(batch)?;
         failpoint::hit("commit:written");
 
+        // Written: from now on the tree's nodes that this version replaced are reused once the
+        // versions before it are dropped.
+        tree.accept();
         inner.accounts.insert_all(written_at(&leaves, height));
         let retired = inner.head.write().push(height, tree, inner.config.cached_versions);
-        retired.into_iter().for_each(|t| inner.reclaimer.retire(t));
+        drop(retired);
         self.record_metrics(height, &exec.receipts, started);
         failpoint::hit("commit:applied");
 
@@ -170,7 +172,7 @@ impl State {
         &self,
         block: &CertifiedBlock,
         receipts: &[Receipt],
-        leaves: &[(Arc<Leaf>, Changed)],
+        leaves: &[(Leaf, Changed)],
     ) -> Result<WriteBatch, StateError> {
         let db = &self.inner.db;
         let height = block.block.header.height;
@@ -257,7 +259,7 @@ impl State {
             let below = head.recent.iter().take_while(|(h, _)| *h < target).count();
             head.recent.drain(..below).map(|(_, t)| t).collect()
         };
-        retired.into_iter().for_each(|t| inner.reclaimer.retire(t));
+        drop(retired);
         inner.rebuilt.lock().take_if(|(h, _)| *h < target);
         inner.metrics.oldest.set(target as i64);
         Ok(())

@@ -6,7 +6,7 @@ use crate::metrics::Metrics;
 use crate::proof::AccountProof;
 use crate::schema::*;
 use crate::tree::node::{key_of, EMPTY_HASH};
-use crate::tree::{node::Leaf, reclaim::Reclaimer, Tree};
+use crate::tree::{node::Leaf, Tree};
 use crate::{StateConfig, StateError};
 use cairn_proto::{pb, Account, Address, CertifiedBlock, Hash};
 use parking_lot::{Mutex, RwLock};
@@ -33,7 +33,6 @@ pub(crate) struct Inner {
     /// The last tree rebuilt from disk for a height no longer cached in memory.
     pub rebuilt: Mutex<Option<(u64, Tree)>>,
     pub metrics: Metrics,
-    pub reclaimer: Reclaimer,
 }
 
 /// What is committed, as seen by readers.
@@ -58,8 +57,8 @@ impl Head {
     }
 
     /// Makes `tree` the latest version and returns the versions that leave the cache, for the
-    /// caller to free outside the lock (see [`crate::tree::reclaim`]).
-    #[must_use = "retired versions are freed by the reclaimer, not under the head lock"]
+    /// caller to drop outside the lock.
+    #[must_use = "retired versions are dropped after the head lock is released"]
     pub fn push(&mut self, height: u64, tree: Tree, keep: usize) -> Vec<Tree> {
         self.height = height;
         self.recent.push_back((height, tree));
@@ -88,7 +87,6 @@ impl State {
             accounts: AccountMap::new(),
             rebuilt: Mutex::new(None),
             metrics,
-            reclaimer: Reclaimer::start(),
         };
         let state = State { inner: Arc::new(inner) };
         state.load().map_err(|e| match e {
@@ -145,13 +143,13 @@ impl State {
             rows.push((key, address, account, written));
             Ok(())
         })?;
-        let leaves: Vec<Arc<Leaf>> = rows
+        let leaves: Vec<Leaf> = rows
             .par_iter()
             .map(|(key, address, account, _)| {
                 if key_of(address) != *key {
                     return Err(db.corrupt(format!("account {address} is stored under the wrong key")));
                 }
-                Ok(Arc::new(Leaf::new(*key, account)))
+                Ok(Leaf::new(*key, account))
             })
             .collect::<Result<_, _>>()?;
         let tree = Tree::build(&leaves);

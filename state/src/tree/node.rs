@@ -1,9 +1,6 @@
-//! Nodes of the in-memory sparse merkle tree and the hash rules every verifier re-implements.
-//!
-//! Immutable, reference-counted nodes: an update copies only the paths it touches, so older
-//! versions stay readable for as long as someone holds their root (structural sharing).
+//! The hash rules of the sparse merkle tree, which every verifier re-implements, and the
+//! leaf as updates carry it.
 use cairn_proto::{Account, Address, Hash};
-use std::sync::Arc;
 
 /// Key of leaf hashes, `blake3("cairn.v1 state tree leaf")`: a leaf hashes as
 /// `blake3_keyed(LEAF_KEY, key || value_hash)`.
@@ -67,7 +64,8 @@ pub fn common_prefix_bits(a: &Hash, b: &Hash) -> usize {
     256
 }
 
-#[derive(Debug)]
+/// An account as the tree sees it: its key, the hash of its value, and its leaf hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Leaf {
     pub key: Hash,
     pub value_hash: Hash,
@@ -79,50 +77,6 @@ impl Leaf {
         let value_hash = value_hash(account);
         Leaf { key, value_hash, hash: leaf_hash(&key, &value_hash) }
     }
-}
-
-#[derive(Debug)]
-pub struct Internal {
-    pub hash: Hash,
-    pub left: Option<Node>,
-    pub right: Option<Node>,
-}
-
-impl Internal {
-    pub fn new(left: Option<Node>, right: Option<Node>) -> Internal {
-        let hash = internal_hash(&hash_of(&left), &hash_of(&right));
-        Internal { hash, left, right }
-    }
-
-    pub fn child(&self, right: bool) -> &Option<Node> {
-        if right {
-            &self.right
-        } else {
-            &self.left
-        }
-    }
-}
-
-/// A non-empty subtree: a single (compressed) leaf or an internal node with two children, at
-/// least one of which is non-empty. Empty subtrees are `None`.
-#[derive(Clone, Debug)]
-pub enum Node {
-    Leaf(Arc<Leaf>),
-    Internal(Arc<Internal>),
-}
-
-impl Node {
-    pub fn hash(&self) -> Hash {
-        match self {
-            Node::Leaf(l) => l.hash,
-            Node::Internal(n) => n.hash,
-        }
-    }
-}
-
-/// The hash of a possibly empty subtree.
-pub fn hash_of(node: &Option<Node>) -> Hash {
-    node.as_ref().map_or(EMPTY_HASH, Node::hash)
 }
 
 #[cfg(test)]

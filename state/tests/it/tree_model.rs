@@ -5,8 +5,7 @@ use cairn_state::tree::node::{bit, internal_hash, key_of, leaf_hash, value_hash,
 use cairn_state::tree::Tree;
 use cairn_state::verify_proof;
 use proptest::prelude::*;
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, VecDeque};
 
 /// The root by the definition: empty = zeros, one leaf = its leaf hash, else hash the halves.
 fn naive_root(leaves: &[(Hash, Hash)], depth: usize) -> Hash {
@@ -26,8 +25,8 @@ fn model_root(model: &BTreeMap<Address, Account>) -> Hash {
     naive_root(&leaves, 0)
 }
 
-fn leaves(batch: &BTreeMap<Address, Account>) -> Vec<Arc<Leaf>> {
-    let mut v: Vec<Arc<Leaf>> = batch.iter().map(|(a, acct)| Arc::new(Leaf::new(key_of(a), acct))).collect();
+fn leaves(batch: &BTreeMap<Address, Account>) -> Vec<Leaf> {
+    let mut v: Vec<Leaf> = batch.iter().map(|(a, acct)| Leaf::new(key_of(a), acct)).collect();
     v.sort_by_key(|l| l.key);
     v
 }
@@ -39,31 +38,44 @@ fn batches() -> impl Strategy<Value = Vec<BTreeMap<Address, Account>>> {
     prop::collection::vec(batch, 1..8)
 }
 
+/// Checks that `tree` holds exactly `model`: its root, and proofs for a spread of addresses.
+fn check_version(tree: &Tree, model: &BTreeMap<Address, Account>) -> Result<(), TestCaseError> {
+    let root = tree.root_hash();
+    prop_assert_eq!(root, model_root(model));
+    for b in (0u8..=255).step_by(17) {
+        let address = Address([b; 32]);
+        let proof = tree.prove(&key_of(&address));
+        prop_assert!(verify_proof(&root, &address, model.get(&address), &proof).is_ok());
+        let claim = Account { balance: model.get(&address).map_or(1, |a| a.balance + 1), nonce: 0 };
+        prop_assert!(verify_proof(&root, &address, Some(&claim), &proof).is_err());
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
+    /// Each batch makes a new version; only the last `window` versions are kept, so nodes of
+    /// dropped versions are reused by later updates while the kept ones are still read.
     #[test]
-    fn incremental_updates_match_the_model(batches in batches()) {
+    fn incremental_updates_match_the_model(batches in batches(), window in 1usize..=8) {
         let mut model = BTreeMap::new();
         let mut tree = Tree::default();
-        let mut versions = Vec::new();
+        let mut versions = VecDeque::new();
         for batch in &batches {
             tree = tree.apply(&leaves(batch));
+            tree.accept();
             model.extend(batch.iter().map(|(a, acct)| (*a, *acct)));
             prop_assert_eq!(tree.root_hash(), model_root(&model));
             prop_assert_eq!(Tree::build(&leaves(&model)).root_hash(), tree.root_hash());
-            versions.push((tree.clone(), model.clone()));
-        }
-        // Old versions are untouched by later updates, and prove their own contents.
-        for (tree, model) in &versions {
-            let root = tree.root_hash();
-            prop_assert_eq!(root, model_root(model));
-            for b in (0u8..=255).step_by(17) {
-                let address = Address([b; 32]);
-                let proof = tree.prove(&key_of(&address));
-                prop_assert!(verify_proof(&root, &address, model.get(&address), &proof).is_ok());
-                let claim = Account { balance: model.get(&address).map_or(1, |a| a.balance + 1), nonce: 0 };
-                prop_assert!(verify_proof(&root, &address, Some(&claim), &proof).is_err());
+            versions.push_back((tree.clone(), model.clone()));
+            if versions.len() > window {
+                versions.pop_front();
+            }
+            // Kept versions are untouched by later updates and by the reuse of dropped ones'
+            // nodes, and prove their own contents.
+            for (tree, model) in &versions {
+                check_version(tree, model)?;
             }
         }
     }

@@ -1,0 +1,195 @@
+//! Where the tree's nodes live: one arena of fixed-size slots per tree lineage, addressed by
+//! `u32` index, with slots reused once no readable version can reach them.
+//!
+//! Why not one `Arc` per node: a block changes ≈ 170k nodes at 1M accounts, and with `Arc`
+//! children every new node also bumped the reference count of its unchanged sibling (a cache
+//! miss on a node the update does not otherwise touch), and freeing a retired version walked
+//! all of its nodes again. Here a node holds its children's hashes and indices inline, so an
+//! update reads only the nodes on its paths, and a retired version is freed by handing its
+//! list of replaced slots back (see [`super::version`]).
+//!
+//! No `unsafe`: a slot is nine `AtomicU64` words, read and written with relaxed ordering
+//! (plain loads and stores on x86-64 and arm64). Two rules, kept by [`super::version`] and
+//! [`Alloc`], make that enough: a slot is written only while no readable version can reach
+//! it (freshly taken, or freed after every version that contained it is gone), and a version
+//! is handed to other threads only after its slots are written, through a lock or a thread
+//! join, which orders the writes before the reads. Breaking the first rule would give wrong
+//! hashes (which every root check catches), never undefined behaviour.
+use cairn_proto::Hash;
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::OnceLock;
+
+/// The index of no node: an empty subtree.
+pub const NONE: u32 = u32::MAX;
+/// In `Slot::children[0]`, marks a leaf.
+const LEAF: u32 = u32::MAX - 1;
+/// The first bucket holds 2^FIRST_BUCKET_BITS slots and each next one twice as many, so an
+/// arena grows without moving a slot and its index finds the slot with two shifts.
+const FIRST_BUCKET_BITS: u32 = 10;
+const BUCKETS: usize = (33 - FIRST_BUCKET_BITS) as usize;
+
+/// One node. An internal node holds its children's hashes and indices (an empty child is
+/// `NONE` with the zero hash); a leaf holds its key and value hash. A node's own hash is kept
+/// by its parent (the root's by the version), so updating a path never reads a sibling.
+#[derive(Clone, Copy)]
+pub struct Slot {
+    a: Hash,
+    b: Hash,
+    children: [u32; 2],
+}
+
+/// A slot's contents, decoded.
+pub enum NodeView {
+    Internal { hashes: [Hash; 2], children: [u32; 2] },
+    Leaf { key: Hash, value_hash: Hash },
+}
+
+impl Slot {
+    pub fn internal(hashes: [Hash; 2], children: [u32; 2]) -> Slot {
+        let [a, b] = hashes;
+        Slot { a, b, children }
+    }
+
+    pub fn leaf(key: Hash, value_hash: Hash) -> Slot {
+        Slot { a: key, b: value_hash, children: [LEAF, NONE] }
+    }
+
+    pub fn view(&self) -> NodeView {
+        if self.children[0] == LEAF {
+            NodeView::Leaf { key: self.a, value_hash: self.b }
+        } else {
+            NodeView::Internal { hashes: [self.a, self.b], children: self.children }
+        }
+    }
+}
+
+/// A slot's storage: the two hashes as four words each, then both child indices in one word.
+#[derive(Default)]
+struct Cell([AtomicU64; 9]);
+
+impl Cell {
+    fn load(&self) -> Slot {
+        let w = |i: usize| self.0[i].load(Relaxed).to_ne_bytes();
+        let hash = |at: usize| {
+            let mut h = [0u8; 32];
+            for (i, chunk) in h.chunks_exact_mut(8).enumerate() {
+                chunk.copy_from_slice(&w(at + i));
+            }
+            Hash(h)
+        };
+        let c = self.0[8].load(Relaxed);
+        Slot { a: hash(0), b: hash(4), children: [c as u32, (c >> 32) as u32] }
+    }
+
+    fn store(&self, slot: &Slot) {
+        for (at, hash) in [(0, &slot.a), (4, &slot.b)] {
+            for (i, chunk) in hash.0.chunks_exact(8).enumerate() {
+                self.0[at + i].store(u64::from_ne_bytes(chunk.try_into().expect("8 bytes")), Relaxed);
+            }
+        }
+        self.0[8].store(slot.children[0] as u64 | (slot.children[1] as u64) << 32, Relaxed);
+    }
+}
+
+pub struct Arena {
+    buckets: [OnceLock<Box<[Cell]>>; BUCKETS],
+    /// Slots `0..fresh` have been handed out at least once.
+    fresh: AtomicU32,
+    /// Slots no readable version reaches, ready for reuse.
+    free: Mutex<Vec<u32>>,
+}
+
+/// The bucket of slot `index` and the slot's place in it.
+fn locate(index: u32) -> (usize, usize) {
+    let j = index as u64 + (1 << FIRST_BUCKET_BITS);
+    let bucket = 63 - j.leading_zeros() - FIRST_BUCKET_BITS;
+    (bucket as usize, (j - (1 << (bucket + FIRST_BUCKET_BITS))) as usize)
+}
+
+impl Arena {
+    pub fn new() -> Arena {
+        Arena { buckets: Default::default(), fresh: AtomicU32::new(0), free: Mutex::new(Vec::new()) }
+    }
+
+    fn cell(&self, index: u32) -> &Cell {
+        let (bucket, offset) = locate(index);
+        let cells = self.buckets[bucket].get().expect("a tree slot that was never allocated");
+        &cells[offset]
+    }
+
+    /// The node in slot `index` (which a readable version reaches).
+    pub fn get(&self, index: u32) -> Slot {
+        self.cell(index).load()
+    }
+
+    /// Takes a slot never used before, allocating its bucket if it is the first.
+    fn take_fresh(&self) -> u32 {
+        let index = self.fresh.fetch_add(1, Relaxed);
+        assert!(index < LEAF, "the tree arena is full ({LEAF} nodes)");
+        let (bucket, _) = locate(index);
+        self.buckets[bucket].get_or_init(|| {
+            (0..1usize << (bucket as u32 + FIRST_BUCKET_BITS)).map(|_| Cell::default()).collect()
+        });
+        index
+    }
+
+    /// Returns slots that no readable version reaches any more.
+    pub fn release(&self, slots: impl IntoIterator<Item = u32>) {
+        self.free.lock().extend(slots);
+    }
+
+    /// Slots in use: handed out and not free.
+    pub fn live_slots(&self) -> usize {
+        self.fresh.load(Relaxed) as usize - self.free.lock().len()
+    }
+}
+
+impl Default for Arena {
+    fn default() -> Self {
+        Arena::new()
+    }
+}
+
+/// The allocator of one update: hands out the arena's free slots, then fresh ones, to any
+/// number of rayon tasks at once (one atomic increment per node, no lock).
+pub struct Alloc<'a> {
+    arena: &'a Arena,
+    reuse: Vec<u32>,
+    next_reused: AtomicUsize,
+    fresh_from: u32,
+}
+
+impl<'a> Alloc<'a> {
+    pub fn new(arena: &'a Arena) -> Alloc<'a> {
+        let reuse = std::mem::take(&mut *arena.free.lock());
+        Alloc { arena, reuse, next_reused: AtomicUsize::new(0), fresh_from: arena.fresh.load(Relaxed) }
+    }
+
+    pub fn arena(&self) -> &'a Arena {
+        self.arena
+    }
+
+    /// Stores `slot` in a slot no version reaches and returns its index.
+    pub fn put(&self, slot: Slot) -> u32 {
+        let i = self.next_reused.fetch_add(1, Relaxed);
+        let index = match self.reuse.get(i) {
+            Some(&index) => index,
+            None => self.arena.take_fresh(),
+        };
+        // Nothing reaches this slot: it is fresh, or free (see the module doc).
+        self.arena.cell(index).store(&slot);
+        index
+    }
+
+    /// Ends the update: gives the unused free slots back and returns the slots it filled.
+    /// Only one update runs on an arena at a time (the tree has one writer), so the fresh
+    /// slots taken since `new` are all this update's.
+    pub fn finish(self) -> Vec<u32> {
+        let used = self.next_reused.into_inner().min(self.reuse.len());
+        let mut reuse = self.reuse;
+        self.arena.release(reuse.drain(used..));
+        reuse.extend(self.fresh_from..self.arena.fresh.load(Relaxed));
+        reuse
+    }
+}
