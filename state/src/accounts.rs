@@ -5,6 +5,7 @@
 //! version that last wrote it: that is the leaf version a new write supersedes (pruning).
 use cairn_proto::{Account, Address};
 use parking_lot::RwLock;
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// foldhash, seeded per process: ≈ 4× faster than SipHash on 32-byte keys, and the seed keeps
@@ -36,17 +37,18 @@ impl AccountMap {
         self.shard(address).read().get(address).copied()
     }
 
-    /// Writes a batch of entries, taking each shard's lock once.
+    /// Writes a batch of entries, taking each shard's lock once, shards in parallel (a
+    /// block's 20k inserts are mostly cache misses: ≈ 4 ms on one core).
     pub fn insert_all(&self, entries: impl IntoIterator<Item = (Address, Entry)>) {
         let mut by_shard: Vec<Vec<(Address, Entry)>> = vec![Vec::new(); SHARDS];
         for (a, e) in entries {
             by_shard[a.0[31] as usize % SHARDS].push((a, e));
         }
-        for (shard, items) in self.shards.iter().zip(by_shard) {
+        self.shards.par_iter().zip(by_shard).for_each(|(shard, items)| {
             if !items.is_empty() {
                 shard.write().extend(items);
             }
-        }
+        });
     }
 
     pub fn clear(&self) {
