@@ -4,6 +4,7 @@
 use crate::accounts::Entry;
 use crate::exec::{execute, Changed, Receipt};
 use crate::failpoint;
+use crate::index::Diff;
 use crate::schema::*;
 use crate::state::Head;
 use crate::tree::node::{key_of, Leaf};
@@ -14,6 +15,7 @@ use prost::Message;
 use rayon::prelude::*;
 use rocksdb::WriteBatch;
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// How many versions one prune pass removes at most, so that catching up after the window
@@ -91,8 +93,10 @@ impl State {
         batch.put_cf(db.cf(CF_META), META_GENESIS, given.0);
         batch.put_cf(db.cf(CF_META), META_CHAIN_ID, genesis.chain_id.as_bytes());
         batch.put_cf(db.cf(CF_META), META_OLDEST, u64_key(0));
+        batch.put_cf(db.cf(CF_META), META_INDEXED, u64_key(0));
         batch.put_cf(db.cf(CF_META), META_HEIGHT, u64_key(0));
         db.write(batch)?;
+        inner.index.reset(0);
         inner.accounts.insert_all(written_at(&leaves, 0));
         *inner.head.write() = Head::starting_at(genesis.chain_id.clone(), 0, 0, tree);
         inner.metrics.accounts.set(inner.accounts.len() as i64);
@@ -108,6 +112,7 @@ impl State {
         let started = Instant::now();
         let inner = &self.inner;
         let _writer = inner.commit_lock.lock();
+        inner.index.check()?;
         // Only what this commit needs: cloning the whole head would keep the version that
         // this commit retires alive until the function returns.
         let (chain_id, latest, parent) = {
@@ -143,7 +148,7 @@ impl State {
             rayon::join(|| parent.apply(&updates), || self.commit_batch(block, &exec.receipts, &leaves));
         drop(parent);
         let state_root = tree.root_hash();
-        let mut batch = batch?;
+        let (mut batch, diff) = batch?;
         let db = &inner.db;
         batch.put_cf(db.cf(CF_ROOTS), u64_key(height), state_root.0);
         // The commit-progress marker, last.
@@ -154,8 +159,9 @@ impl State {
         failpoint::hit("commit:written");
 
         // Written: from now on the tree's nodes that this version replaced are reused once the
-        // versions before it are dropped.
+        // versions before it are dropped, and the diff is readable until it is indexed.
         tree.accept();
+        inner.index.enqueue(height, diff);
         inner.accounts.insert_all(written_at(&leaves, height));
         let retired = inner.head.write().push(height, tree, inner.config.cached_versions);
         drop(retired);
@@ -167,13 +173,13 @@ impl State {
     }
 
     /// The one batch of a commit, but for the new root and the progress marker, which the
-    /// caller appends once the tree is done.
+    /// caller appends once the tree is done; and the diff it holds, for the index.
     fn commit_batch(
         &self,
         block: &CertifiedBlock,
         receipts: &[Receipt],
         leaves: &[(Leaf, Changed)],
-    ) -> Result<WriteBatch, StateError> {
+    ) -> Result<(WriteBatch, Arc<Diff>), StateError> {
         let db = &self.inner.db;
         let height = block.block.header.height;
         let encoded_block = block.to_pb().encode_to_vec();
@@ -181,17 +187,17 @@ impl State {
         // batch of several MB by doubling copies it over and over.
         let capacity = encoded_block.len() + leaves.len() * (40 + 72 + 8) + receipts.len() * (32 + 32 + 8) + 1024;
         let mut batch = WriteBatch::with_capacity_bytes(capacity);
-        let mut stale = Vec::new();
-        let cf_leaves = db.cf(CF_LEAVES);
-        for (leaf, c) in leaves {
-            batch.put_cf(cf_leaves, leaf_key(&leaf.key, height), leaf_value(&c.address, &c.account));
-            if let Some(prior) = c.prior_version {
-                stale.push((leaf.key, prior));
-            }
-        }
-        if !stale.is_empty() {
-            batch.put_cf(db.cf(CF_STALE), u64_key(height), encode_stale(&stale));
-        }
+        // One record for every account the block wrote (in key order, as `leaves` are).
+        let diff: Diff = leaves
+            .iter()
+            .map(|(leaf, c)| DiffEntry {
+                key: leaf.key,
+                address: c.address,
+                account: c.account,
+                prior: c.prior_version,
+            })
+            .collect();
+        batch.put_cf(db.cf(CF_DIFFS), u64_key(height), encode_diff(&diff));
         batch.put_cf(db.cf(CF_BLOCKS), u64_key(height), encoded_block);
         batch.put_cf(db.cf(CF_BLOCK_HASHES), block.block.hash().0, u64_key(height));
         let cf_tx = db.cf(CF_TX_INDEX);
@@ -207,7 +213,7 @@ impl State {
             let loc = TxLocation { height, index: index as u32, success: r.success, error: r.error.clone() };
             batch.put_cf(cf_tx, r.hash.0, loc.encode());
         }
-        Ok(batch)
+        Ok((batch, Arc::new(diff)))
     }
 
     fn record_metrics(&self, height: u64, receipts: &[Receipt], started: Instant) {
@@ -236,15 +242,21 @@ impl State {
         if target <= oldest {
             return Ok(());
         }
+        // The leaves the pruned diffs supersede must be in `tree_leaves` before they are
+        // deleted (else indexing would write them back). Indexing is a block or two behind, so
+        // this waits only with a window that small (backpressure when indexing falls behind).
+        inner.index.wait_for(target)?;
         let db = &inner.db;
         let mut batch = WriteBatch::default();
         // A leaf superseded at version v <= target is needed only by heights below v.
         for v in oldest + 1..=target {
-            if let Some(record) = db.get(CF_STALE, &u64_key(v))? {
-                for (key, old) in decode_stale(&record)? {
-                    batch.delete_cf(db.cf(CF_LEAVES), leaf_key(&key, old));
+            if let Some(record) = db.get(CF_DIFFS, &u64_key(v))? {
+                for e in decode_diff(&record)? {
+                    if let Some(old) = e.prior {
+                        batch.delete_cf(db.cf(CF_LEAVES), leaf_key(&e.key, old));
+                    }
                 }
-                batch.delete_cf(db.cf(CF_STALE), u64_key(v));
+                batch.delete_cf(db.cf(CF_DIFFS), u64_key(v));
             }
         }
         batch.put_cf(db.cf(CF_META), META_OLDEST, u64_key(target));

@@ -30,6 +30,8 @@ pub enum StateError {
     Snapshot(String),
     #[error("io on {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    #[error("writing the account index failed, commits are stopped: {0}")]
+    Index(String),
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
 }

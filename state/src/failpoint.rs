@@ -5,9 +5,17 @@
 /// Exit code of a process stopped at a fail point.
 pub const EXIT_CODE: i32 = 86;
 
-/// The points, in the order a commit passes them.
-pub const POINTS: [&str; 5] =
-    ["commit:executed", "commit:batch_built", "commit:written", "commit:applied", "prune:written"];
+/// The points, in the order a commit passes them; then those of the background indexing of
+/// the committed diff (`index:*`), which runs beside the next commit.
+pub const POINTS: [&str; 7] = [
+    "commit:executed",
+    "commit:batch_built",
+    "commit:written",
+    "commit:applied",
+    "prune:written",
+    "index:start",
+    "index:written",
+];
 
 #[cfg(feature = "failpoints")]
 pub(crate) fn hit(name: &str) {

@@ -7,6 +7,7 @@ mod db;
 mod error;
 mod exec;
 pub mod failpoint;
+mod index;
 mod metrics;
 mod proof;
 mod schema;

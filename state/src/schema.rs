@@ -5,30 +5,36 @@
 //! | `meta`         | name                                  | see the `META_*` constants              |
 //! | `tree_leaves`  | `blake3(address)` ‖ `!version` (BE)   | address ‖ encoded `Account`             |
 //! | `tree_roots`   | version (BE)                          | state root after that version           |
-//! | `tree_stale`   | version (BE)                          | (`key` ‖ superseded version (BE))*      |
+//! | `state_diffs`  | version (BE)                          | the version's [`DiffEntry`]s, by key    |
 //! | `blocks`       | height (BE)                           | encoded `CertifiedBlock`                |
 //! | `block_hashes` | block hash                            | height (BE)                             |
 //! | `tx_index`     | tx hash                               | height ‖ index (u32) ‖ success ‖ error  |
 //!
 //! Versions are block heights (genesis is 0). Storing `!version` makes a forward seek to
 //! `key ‖ !h` land on the newest version at or below `h`.
+//!
+//! A commit's batch holds the version's diff (every account it wrote, one record); the
+//! per-account records in `tree_leaves` are an index derived from the diffs, written behind
+//! the commit (see `crate::index`) and completed from the diffs at open.
 use crate::StateError;
 use cairn_proto::{Account, Address, Hash};
 
 pub const CF_META: &str = "meta";
 pub const CF_LEAVES: &str = "tree_leaves";
 pub const CF_ROOTS: &str = "tree_roots";
-pub const CF_STALE: &str = "tree_stale";
+pub const CF_DIFFS: &str = "state_diffs";
 pub const CF_BLOCKS: &str = "blocks";
 pub const CF_BLOCK_HASHES: &str = "block_hashes";
 pub const CF_TX_INDEX: &str = "tx_index";
-pub const ALL_CFS: [&str; 7] = [CF_META, CF_LEAVES, CF_ROOTS, CF_STALE, CF_BLOCKS, CF_BLOCK_HASHES, CF_TX_INDEX];
+pub const ALL_CFS: [&str; 7] = [CF_META, CF_LEAVES, CF_ROOTS, CF_DIFFS, CF_BLOCKS, CF_BLOCK_HASHES, CF_TX_INDEX];
 
 /// Identifies the layout and the tree's hash rules; a database with another value is refused.
 /// Version 2 hashes tree nodes with keyed blake3 (version 1 used a prefix byte), so its roots
-/// differ from version 1's for the same accounts.
+/// differ from version 1's for the same accounts. Version 3 commits a diff per version and
+/// indexes `tree_leaves` from it (version 2 wrote `tree_leaves` in the commit batch and kept
+/// a `tree_stale` family).
 pub const META_FORMAT: &[u8] = b"format";
-pub const FORMAT_VERSION: &[u8] = b"cairn-state/2";
+pub const FORMAT_VERSION: &[u8] = b"cairn-state/3";
 /// blake3 of the canonical genesis JSON.
 pub const META_GENESIS: &[u8] = b"genesis";
 pub const META_CHAIN_ID: &[u8] = b"chain_id";
@@ -36,6 +42,8 @@ pub const META_CHAIN_ID: &[u8] = b"chain_id";
 pub const META_HEIGHT: &[u8] = b"height";
 /// The oldest version whose tree is still retained (pruning moves it forward).
 pub const META_OLDEST: &[u8] = b"oldest";
+/// The last version whose diff is in `tree_leaves`.
+pub const META_INDEXED: &[u8] = b"indexed";
 
 pub fn u64_key(v: u64) -> [u8; 8] {
     v.to_be_bytes()
@@ -112,22 +120,49 @@ impl TxLocation {
     }
 }
 
-/// One `tree_stale` record: the leaves a version superseded, as (key, old version) pairs.
-pub fn encode_stale(entries: &[(Hash, u64)]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(entries.len() * 40);
-    for (key, version) in entries {
-        v.extend_from_slice(&key.0);
-        v.extend_from_slice(&version.to_be_bytes());
+/// An account a version wrote: its tree key, address, new value, and the version of the
+/// value it superseded (`None`: a new account). A diff is a version's entries, sorted by key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DiffEntry {
+    pub key: Hash,
+    pub address: Address,
+    pub account: Account,
+    pub prior: Option<u64>,
+}
+
+/// Fixed-size entries: key, address, prior version (BE, `u64::MAX` for none: no chain reaches
+/// that height), balance and nonce (BE).
+const DIFF_ENTRY_LEN: usize = 32 + 32 + 8 + 8 + 8;
+
+pub fn encode_diff(entries: &[DiffEntry]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(entries.len() * DIFF_ENTRY_LEN);
+    for e in entries {
+        v.extend_from_slice(&e.key.0);
+        v.extend_from_slice(&e.address.0);
+        v.extend_from_slice(&e.prior.unwrap_or(u64::MAX).to_be_bytes());
+        v.extend_from_slice(&e.account.balance.to_be_bytes());
+        v.extend_from_slice(&e.account.nonce.to_be_bytes());
     }
     v
 }
 
-pub fn decode_stale(v: &[u8]) -> Result<Vec<(Hash, u64)>, StateError> {
-    if !v.len().is_multiple_of(40) {
-        return Err(StateError::bad_record("stale index", "length is not a multiple of 40"));
+pub fn decode_diff(v: &[u8]) -> Result<Vec<DiffEntry>, StateError> {
+    if !v.len().is_multiple_of(DIFF_ENTRY_LEN) {
+        return Err(StateError::bad_record("state diff", format!("length is not a multiple of {DIFF_ENTRY_LEN}")));
     }
-    v.chunks_exact(40)
-        .map(|c| Ok((decode_hash("stale key", &c[..32])?, decode_u64("stale version", &c[32..])?)))
+    v.chunks_exact(DIFF_ENTRY_LEN)
+        .map(|c| {
+            let prior = decode_u64("diff prior version", &c[64..72])?;
+            Ok(DiffEntry {
+                key: decode_hash("diff key", &c[..32])?,
+                address: Address::from_slice(&c[32..64]).map_err(|e| StateError::bad_record("diff address", e))?,
+                prior: (prior != u64::MAX).then_some(prior),
+                account: Account {
+                    balance: decode_u64("diff balance", &c[72..80])?,
+                    nonce: decode_u64("diff nonce", &c[80..88])?,
+                },
+            })
+        })
         .collect()
 }
 
@@ -144,9 +179,13 @@ mod tests {
         let k = Hash::of(b"k");
         assert_eq!(split_leaf_key(&leaf_key(&k, 42)).unwrap(), (k, 42));
         assert!(leaf_key(&k, 5) < leaf_key(&k, 4), "newer versions sort first");
-        let stale = vec![(k, 1), (Hash::of(b"j"), u64::MAX)];
-        assert_eq!(decode_stale(&encode_stale(&stale)).unwrap(), stale);
         let (a, acct) = (Address([9; 32]), Account { balance: 5, nonce: 2 });
+        let diff = vec![
+            DiffEntry { key: k, address: a, account: acct, prior: Some(3) },
+            DiffEntry { key: Hash::of(b"j"), address: Address([1; 32]), account: Account::default(), prior: None },
+        ];
+        assert_eq!(decode_diff(&encode_diff(&diff)).unwrap(), diff);
+        assert!(decode_diff(&encode_diff(&diff)[1..]).is_err());
         assert_eq!(decode_leaf_value(&leaf_value(&a, &acct)).unwrap(), (a, acct));
     }
 }

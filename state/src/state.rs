@@ -2,6 +2,7 @@
 //! read methods serve accounts, proofs, blocks and the tx index at any retained height.
 use crate::accounts::{AccountMap, Entry};
 use crate::db::Db;
+use crate::index::{write_index, LeafIndex};
 use crate::metrics::Metrics;
 use crate::proof::AccountProof;
 use crate::schema::*;
@@ -24,7 +25,9 @@ pub struct State {
 }
 
 pub(crate) struct Inner {
-    pub db: Db,
+    pub db: Arc<Db>,
+    /// Writes `tree_leaves` from each committed diff, behind the commit.
+    pub index: LeafIndex,
     pub config: StateConfig,
     /// Serialises writers (genesis, commit, prune, snapshot export); readers never take it.
     pub commit_lock: Mutex<()>,
@@ -77,9 +80,10 @@ impl State {
     /// database is checked: format marker, progress marker, the latest block, and the state
     /// root recomputed from every stored account against the committed one.
     pub fn open_with_registry(path: &Path, config: StateConfig, registry: &Registry) -> Result<State, StateError> {
-        let db = Db::open(path, &config)?;
+        let db = Arc::new(Db::open(path, &config)?);
         let metrics = Metrics::new(registry)?;
         let inner = Inner {
+            index: LeafIndex::start(db.clone(), 0),
             db,
             config,
             commit_lock: Mutex::new(()),
@@ -120,6 +124,7 @@ impl State {
                 return Err(db.corrupt(format!("block {height} is not in the hash index")));
             }
         }
+        self.index_committed_diffs(height)?;
         let (tree, entries) = self.load_tree(height)?;
         if tree.root_hash() != expected {
             let e = StateError::RootMismatch { height, expected, computed: tree.root_hash() };
@@ -135,8 +140,29 @@ impl State {
         Ok(())
     }
 
+    /// Indexes the committed versions whose diffs are not in `tree_leaves` yet: what the
+    /// background indexing had not written (or a crash lost) when the store was last closed.
+    fn index_committed_diffs(&self, height: u64) -> Result<(), StateError> {
+        let db = &self.inner.db;
+        let indexed = db.get_u64(CF_META, META_INDEXED, "indexed")?.ok_or_else(|| db.corrupt("no index marker"))?;
+        if indexed > height {
+            return Err(
+                db.corrupt(format!("accounts are indexed up to {indexed}, above the committed height {height}"))
+            );
+        }
+        for version in indexed + 1..=height {
+            let diff = db
+                .get(CF_DIFFS, &u64_key(version))?
+                .ok_or_else(|| db.corrupt(format!("the state diff of height {version} is missing")))?;
+            write_index(db, version, &decode_diff(&diff)?)?;
+        }
+        self.inner.index.reset(height);
+        Ok(())
+    }
+
     /// Rebuilds the tree of `version` from the stored accounts (and returns those accounts).
     pub(crate) fn load_tree(&self, version: u64) -> Result<(Tree, Vec<(Address, Entry)>), StateError> {
+        self.inner.index.wait_for(version)?;
         let db = &self.inner.db;
         let mut rows: Vec<(Hash, Address, Account, u64)> = Vec::new();
         db.scan_leaves_at(version, |key, address, account, written| {
@@ -207,7 +233,11 @@ impl State {
     /// The stored account value at `height`, or `None` if absent then.
     pub(crate) fn stored_account(&self, address: &Address, height: u64) -> Result<Option<Account>, StateError> {
         self.check_readable(height)?;
-        let found = self.inner.db.leaf_at(&key_of(address), height)?;
+        let key = key_of(address);
+        if let Some(account) = self.inner.index.pending_value(&key, height) {
+            return Ok(Some(account));
+        }
+        let found = self.inner.db.leaf_at(&key, height)?;
         // Pruning may have run between the check and the read: then the read is not valid.
         self.check_readable(height)?;
         Ok(found.map(|(_, account)| account))

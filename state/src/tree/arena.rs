@@ -14,7 +14,7 @@
 //! it (freshly taken, or freed after every version that contained it is gone), and a version
 //! is handed to other threads only after its slots are written, through a lock or a thread
 //! join, which orders the writes before the reads. Breaking the first rule would give wrong
-//! hashes (which every root check catches), never undefined behaviour.
+//! nodes, never undefined behaviour.
 use cairn_proto::Hash;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -128,9 +128,8 @@ impl Arena {
         let (from, _) = locate(first);
         let (to, _) = locate(last);
         for bucket in from..=to {
-            self.buckets[bucket].get_or_init(|| {
-                (0..1usize << (bucket as u32 + FIRST_BUCKET_BITS)).map(|_| Cell::default()).collect()
-            });
+            self.buckets[bucket]
+                .get_or_init(|| (0..1usize << (bucket as u32 + FIRST_BUCKET_BITS)).map(|_| Cell::default()).collect());
         }
     }
 
@@ -169,12 +168,12 @@ pub struct Alloc<'a> {
     fresh_from: u32,
     /// The first position not yet in any thread's block.
     cursor: AtomicUsize,
-    /// One per rayon thread, and a last one for callers outside the pool.
+    /// One per rayon thread (callers outside the pool take positions one at a time).
     threads: Box<[Block]>,
 }
 
 /// A thread's block of positions: `next..end` are taken but not yet filled. Written only by
-/// its thread (the last one, shared by callers outside the pool, takes a slower path).
+/// its thread.
 #[derive(Default)]
 #[repr(align(128))]
 struct Block {
@@ -185,7 +184,7 @@ struct Block {
 impl<'a> Alloc<'a> {
     pub fn new(arena: &'a Arena) -> Alloc<'a> {
         let reuse = std::mem::take(&mut *arena.free.lock());
-        let threads = (0..=rayon::current_num_threads()).map(|_| Block::default()).collect();
+        let threads = (0..rayon::current_num_threads()).map(|_| Block::default()).collect();
         let fresh_from = arena.fresh.load(Relaxed);
         Alloc { arena, reuse, fresh_from, cursor: AtomicUsize::new(0), threads }
     }

@@ -1,6 +1,7 @@
 //! Crash-cut tests: a child process (this test binary, re-run on `crash_child`) commits a
-//! deterministic chain and dies at each fail point of a commit, or is SIGKILLed at random
-//! moments. The store must reopen at height h-1 or h with the root of a clean run, reopening
+//! deterministic chain and dies at each fail point of a commit and of the indexing behind it
+//! (so with committed diffs not yet in `tree_leaves`, which open must index), or is SIGKILLed
+//! at random moments. The store must reopen at height h-1 or h with the root of a clean run, reopening
 //! again must change nothing, and the chain must then continue to the clean final root.
 use crate::common::*;
 use cairn_proto::Hash;
@@ -97,12 +98,16 @@ fn a_crash_at_each_commit_step_recovers_to_h_minus_1_or_h() {
         let status = child(dir.path(), CRASH_AT, Some(point)).status().unwrap();
         assert_eq!(status.code(), Some(failpoint::EXIT_CODE), "child stopped at {point}");
         let height = check_recovery(dir.path(), &roots, &[CRASH_AT - 1, CRASH_AT]);
-        let expected = if point.starts_with("commit:executed") || point.starts_with("commit:batch_built") {
-            CRASH_AT - 1
-        } else {
-            CRASH_AT
+        let expected = match point {
+            "commit:executed" | "commit:batch_built" => Some(CRASH_AT - 1),
+            // Indexing runs behind the commits: the process may die while indexing the block
+            // before the last one (with the last one not yet written) or the last one.
+            p if p.starts_with("index:") => None,
+            _ => Some(CRASH_AT),
         };
-        assert_eq!(height, expected, "recovery height after a crash at {point}");
+        if let Some(expected) = expected {
+            assert_eq!(height, expected, "recovery height after a crash at {point}");
+        }
     }
 }
 
