@@ -161,13 +161,16 @@ impl State {
         // Written: from now on the tree's nodes that this version replaced are reused once the
         // versions before it are dropped, and the diff is readable until it is indexed.
         tree.accept();
-        inner.index.enqueue(height, diff);
+        inner.index.hold(height, diff);
         inner.accounts.insert_all(written_at(&leaves, height));
         let retired = inner.head.write().push(height, tree, inner.config.cached_versions);
         drop(retired);
         self.record_metrics(height, &exec.receipts, started);
         failpoint::hit("commit:applied");
 
+        // Indexing starts only now, so that it does not compete with the rest of the commit
+        // for the cores; before pruning, which may have to wait for it.
+        inner.index.start_indexing(height);
         self.prune_locked()?;
         Ok(CommitOutcome { height, state_root, receipts: exec.receipts, touched: exec.touched })
     }

@@ -25,7 +25,7 @@ pub type Diff = Vec<DiffEntry>;
 
 pub struct LeafIndex {
     shared: Arc<Shared>,
-    queue: Option<mpsc::Sender<(u64, Arc<Diff>)>>,
+    queue: Option<mpsc::Sender<u64>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -63,13 +63,13 @@ impl LeafIndex {
             indexed: Mutex::new(Progress { indexed, failure: None }),
             changed: Condvar::new(),
         });
-        let (queue, versions) = mpsc::channel::<(u64, Arc<Diff>)>();
+        let (queue, versions) = mpsc::channel::<u64>();
         let worker = shared.clone();
         let thread = std::thread::Builder::new()
             .name("cairn-state-index".into())
-            .spawn(move || versions.into_iter().for_each(|(version, diff)| worker.index(version, &diff)))
+            .spawn(move || versions.into_iter().for_each(|version| worker.index(version)))
             .ok();
-        // Without the thread (spawn failed) versions are indexed inline, in `enqueue`.
+        // Without the thread (spawn failed) versions are indexed inline, in `start_indexing`.
         LeafIndex { queue: thread.as_ref().map(|_| queue), thread, shared }
     }
 
@@ -78,12 +78,16 @@ impl LeafIndex {
         self.shared.indexed.lock().indexed = indexed;
     }
 
-    /// Hands the committed `version`'s diff over for indexing. From here on, reads of the
-    /// version see it.
-    pub fn enqueue(&self, version: u64, diff: Arc<Diff>) {
-        self.shared.pending.write().insert(version, diff.clone());
-        if let Some(Err(mpsc::SendError((version, diff)))) = self.queue.as_ref().map(|q| q.send((version, diff))) {
-            self.shared.index(version, &diff);
+    /// Keeps the committed `version`'s diff for reads until it is indexed. Called before the
+    /// version becomes readable.
+    pub fn hold(&self, version: u64, diff: Arc<Diff>) {
+        self.shared.pending.write().insert(version, diff);
+    }
+
+    /// Indexes a held version in the background.
+    pub fn start_indexing(&self, version: u64) {
+        if let Some(Err(mpsc::SendError(version))) = self.queue.as_ref().map(|q| q.send(version)) {
+            self.shared.index(version);
         }
     }
 
@@ -121,12 +125,13 @@ impl LeafIndex {
 }
 
 impl Shared {
-    fn index(&self, version: u64, diff: &[DiffEntry]) {
+    fn index(&self, version: u64) {
+        let Some(diff) = self.pending.read().get(&version).cloned() else { return };
         if self.indexed.lock().failure.is_some() {
             return;
         }
         failpoint::hit("index:start");
-        let written = write_index(&self.db, version, diff);
+        let written = write_index(&self.db, version, &diff);
         failpoint::hit("index:written");
         let mut progress = self.indexed.lock();
         match written {

@@ -133,6 +133,13 @@ impl Arena {
         }
     }
 
+    /// Allocates room for at least `slots` slots in all.
+    pub fn reserve(&self, slots: usize) {
+        if slots > 0 {
+            self.ensure_allocated(0, slots.min(LEAF as usize - 1) as u32 - 1);
+        }
+    }
+
     /// Returns slots that no readable version reaches any more.
     pub fn release(&self, slots: impl IntoIterator<Item = u32>) {
         self.free.lock().extend(slots);
