@@ -156,3 +156,44 @@ impl Drop for LeafIndex {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StateConfig;
+    use cairn_proto::Address;
+
+    fn entry(i: u8, balance: u64) -> DiffEntry {
+        let address = Address([i; 32]);
+        DiffEntry { key: crate::tree::node::key_of(&address), address, account: Account { balance, nonce: 0 }, prior: None }
+    }
+
+    fn diff(mut entries: Vec<DiffEntry>) -> Arc<Diff> {
+        entries.sort_by_key(|e| e.key);
+        Arc::new(entries)
+    }
+
+    #[test]
+    fn held_diffs_answer_reads_newest_first_until_indexed() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Db::open(dir.path(), &StateConfig::default()).unwrap());
+        let index = LeafIndex::start(db.clone(), 0);
+        let (a, b) = (entry(1, 10), entry(2, 20));
+        index.hold(1, diff(vec![a, b]));
+        index.hold(2, diff(vec![entry(1, 11)]));
+        // Not indexed yet: the newest held version at or below the height answers.
+        assert_eq!(index.pending_value(&a.key, 1), Some(Account { balance: 10, nonce: 0 }));
+        assert_eq!(index.pending_value(&a.key, 2), Some(Account { balance: 11, nonce: 0 }));
+        assert_eq!(index.pending_value(&b.key, 5), Some(Account { balance: 20, nonce: 0 }));
+        assert_eq!(index.pending_value(&a.key, 0), None);
+        assert_eq!(index.pending_value(&entry(3, 0).key, 2), None);
+        // Indexed: the held diffs are dropped and the records are on disk.
+        index.start_indexing(1);
+        index.start_indexing(2);
+        index.wait_for(2).unwrap();
+        assert_eq!(index.pending_value(&a.key, 2), None);
+        assert_eq!(db.leaf_at(&a.key, 1).unwrap().map(|(_, acct)| acct.balance), Some(10));
+        assert_eq!(db.leaf_at(&a.key, 2).unwrap().map(|(_, acct)| acct.balance), Some(11));
+        assert_eq!(db.get_u64(CF_META, META_INDEXED, "indexed").unwrap(), Some(2));
+    }
+}
