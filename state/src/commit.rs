@@ -142,7 +142,7 @@ impl State {
 
         let leaves = leaves_of(&exec.changed);
         let updates: Vec<Leaf> = leaves.iter().map(|(l, _)| *l).collect();
-        // The tree and the bulk of the batch (block, account versions, tx index) do not depend
+        // The tree and the bulk of the batch (block, diff, tx index) do not depend
         // on each other: build them side by side.
         let (tree, batch) =
             rayon::join(|| parent.apply(&updates), || self.commit_batch(block, &exec.receipts, &leaves));
@@ -188,7 +188,7 @@ impl State {
         let encoded_block = block.to_pb().encode_to_vec();
         // Sized up front (generously: key, value and record overhead per entry): growing a
         // batch of several MB by doubling copies it over and over.
-        let capacity = encoded_block.len() + leaves.len() * (40 + 72 + 8) + receipts.len() * (32 + 32 + 8) + 1024;
+        let capacity = encoded_block.len() + leaves.len() * DIFF_ENTRY_LEN + receipts.len() * (32 + 32 + 8) + 1024;
         let mut batch = WriteBatch::with_capacity_bytes(capacity);
         // One record for every account the block wrote (in key order, as `leaves` are).
         let diff: Diff = leaves

@@ -165,7 +165,12 @@ mod tests {
 
     fn entry(i: u8, balance: u64) -> DiffEntry {
         let address = Address([i; 32]);
-        DiffEntry { key: crate::tree::node::key_of(&address), address, account: Account { balance, nonce: 0 }, prior: None }
+        DiffEntry {
+            key: crate::tree::node::key_of(&address),
+            address,
+            account: Account { balance, nonce: 0 },
+            prior: None,
+        }
     }
 
     fn diff(mut entries: Vec<DiffEntry>) -> Arc<Diff> {

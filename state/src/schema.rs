@@ -132,7 +132,7 @@ pub struct DiffEntry {
 
 /// Fixed-size entries: key, address, prior version (BE, `u64::MAX` for none: no chain reaches
 /// that height), balance and nonce (BE).
-const DIFF_ENTRY_LEN: usize = 32 + 32 + 8 + 8 + 8;
+pub const DIFF_ENTRY_LEN: usize = 32 + 32 + 8 + 8 + 8;
 
 pub fn encode_diff(entries: &[DiffEntry]) -> Vec<u8> {
     let mut v = Vec::with_capacity(entries.len() * DIFF_ENTRY_LEN);
