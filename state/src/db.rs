@@ -59,6 +59,9 @@ impl Db {
             Some(v) if v == FORMAT_VERSION => {
                 return Err(corrupt(format!("column families {missing_cfs:?} are missing")));
             }
+            Some(v) if v.starts_with(b"cairn-state/") => {
+                return Err(StateError::OldFormat { path: path.to_owned(), found: String::from_utf8_lossy(&v).into() });
+            }
             Some(v) => return Err(corrupt(format!("unknown format {:?}", String::from_utf8_lossy(&v)))),
             // The marker is the last step of creation: without it the store must be empty.
             None if db.get(CF_META, META_HEIGHT)?.is_none() && db.get(CF_META, META_GENESIS)?.is_none() => {
@@ -167,12 +170,18 @@ fn has_db_files(path: &Path) -> Result<bool, StateError> {
     Ok(false)
 }
 
+/// The column family only format `cairn-state/2` had, to name that format in the refusal.
+const FORMAT_2_FAMILY: &str = "tree_stale";
+
 /// Our column families that the database at `path` lacks; an unknown one is an error.
 fn missing_column_families(path: &Path) -> Result<Vec<&'static str>, StateError> {
     let corrupt = |what: String| StateError::Corrupt { path: path.to_owned(), what };
     let existing =
         DB::list_cf(&Options::default(), path).map_err(|e| corrupt(format!("cannot list its column families: {e}")))?;
     if let Some(unknown) = existing.iter().find(|c| *c != "default" && !ALL_CFS.contains(&c.as_str())) {
+        if unknown == FORMAT_2_FAMILY {
+            return Err(StateError::OldFormat { path: path.to_owned(), found: "cairn-state/2".into() });
+        }
         return Err(corrupt(format!("unknown column family {unknown:?}: not a cairn-state database")));
     }
     Ok(ALL_CFS.iter().copied().filter(|c| !existing.iter().any(|e| e == c)).collect())

@@ -8,6 +8,11 @@ pub enum StateError {
     Db(#[from] rocksdb::Error),
     #[error("database at {path} is corrupt: {what}")]
     Corrupt { path: PathBuf, what: String },
+    #[error(
+        "database at {path} is in the format of an earlier cairn ({found}), which this build does not read: \
+         create the node home again (or sync it from peers)"
+    )]
+    OldFormat { path: PathBuf, found: String },
     #[error("stored {what} does not decode: {reason}")]
     BadRecord { what: &'static str, reason: String },
     #[error("state root at height {height} is {computed}, but {expected} was committed")]

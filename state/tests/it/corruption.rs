@@ -106,6 +106,24 @@ fn a_lost_current_file_or_foreign_data_is_detected() {
     assert!(msg.contains("format"), "{msg}");
 }
 
+#[test]
+fn a_store_of_the_earlier_format_is_refused_as_such() {
+    let (dir, _) = store();
+    {
+        // Format 2 had a `tree_stale` column family, which format 3 folded into its diffs.
+        let mut db = raw(dir.path());
+        db.create_cf("tree_stale", &Options::default()).unwrap();
+    }
+    match cairn_state::State::open(dir.path(), test_config()) {
+        Err(e @ StateError::OldFormat { .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains("earlier cairn (cairn-state/2)") && msg.contains("node home again"), "{msg}");
+        }
+        Err(e) => panic!("expected an OldFormat error, got {e:?}"),
+        Ok(_) => panic!("opened a store of the earlier format"),
+    }
+}
+
 /// A RocksDB database with our column families and some data, but not written by us.
 fn raw_create(path: &Path) -> DB {
     let mut opts = Options::default();
