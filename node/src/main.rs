@@ -6,18 +6,19 @@ use cairn_node::config::NodeConfig;
 use cairn_node::home::Home;
 use clap::Parser;
 
-/// mimalloc instead of glibc malloc: the state tree allocates and frees ≈ 150k small nodes per
-/// 10k-transfer block, often on different threads, where glibc's arenas are slow.
+/// mimalloc instead of glibc malloc: a node allocates per transaction (admission, execution,
+/// batches) on many threads and frees across them, where glibc's arenas are slow. (It was
+/// chosen when the state tree also allocated each of its ≈ 150k new nodes per block; the tree
+/// now keeps them in an arena of its own.)
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// A mimalloc option, which it reads from the environment once, at process load.
 /// `MIMALLOC_PURGE_DELAY`: how long freed memory stays with the process before it goes back to
-/// the OS. mimalloc v3's default is 1 s, about a block interval: a node frees ≈ 150k tree nodes
-/// after each commit and allocates as many for the next one a second later, and with the
-/// default part of that memory went back to the OS in between and page-faulted in again. With
-/// 10 s the paced 1M-account commit bench measured 10–20 % faster (state/README.md). The same
-/// value is in `.cargo/config.toml`, for the benches.
+/// the OS. mimalloc v3's default is 1 s, about a block interval: memory a commit frees went back
+/// to the OS before the next block allocated it again, and page-faulted in. With 10 s the paced
+/// 1M-account commit bench measured 10–20 % faster (state/README.md, measured when the tree
+/// still allocated each node). The same value is in `.cargo/config.toml`, for the benches.
 const PURGE_DELAY: (&str, &str) = ("MIMALLOC_PURGE_DELAY", "10000");
 
 /// Runs this binary again, in place (same PID, same arguments), with `PURGE_DELAY` set, unless
