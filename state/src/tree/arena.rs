@@ -17,7 +17,9 @@
 //! nodes, never undefined behaviour.
 use cairn_proto::Hash;
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
+};
 use std::sync::OnceLock;
 
 /// The index of no node: an empty subtree.
@@ -98,6 +100,8 @@ pub struct Arena {
     fresh: AtomicU32,
     /// Slots no readable version reaches, ready for reuse.
     free: Mutex<Vec<u32>>,
+    /// Set while an [`Alloc`] is live: two at once would hand out the same fresh slots.
+    updating: AtomicBool,
 }
 
 /// The bucket of slot `index` and the slot's place in it.
@@ -109,7 +113,12 @@ fn locate(index: u32) -> (usize, usize) {
 
 impl Arena {
     pub fn new() -> Arena {
-        Arena { buckets: Default::default(), fresh: AtomicU32::new(0), free: Mutex::new(Vec::new()) }
+        Arena {
+            buckets: Default::default(),
+            fresh: AtomicU32::new(0),
+            free: Mutex::new(Vec::new()),
+            updating: AtomicBool::new(false),
+        }
     }
 
     fn cell(&self, index: u32) -> &Cell {
@@ -189,7 +198,9 @@ struct Block {
 }
 
 impl<'a> Alloc<'a> {
+    /// Panics if another update of this arena is running (the tree has one writer).
     pub fn new(arena: &'a Arena) -> Alloc<'a> {
+        assert!(!arena.updating.swap(true, Acquire), "two updates of one tree lineage at once");
         let reuse = std::mem::take(&mut *arena.free.lock());
         let threads = (0..rayon::current_num_threads()).map(|_| Block::default()).collect();
         let fresh_from = arena.fresh.load(Relaxed);
@@ -265,6 +276,7 @@ impl<'a> Alloc<'a> {
         filled.extend((from..taken).map(|p| self.slot_at(p)));
         let returned = unfilled.iter().flat_map(|&(next, end)| next..end).chain(taken..self.reuse.len());
         self.arena.release(returned.map(|p| self.slot_at(p)).collect::<Vec<_>>());
+        self.arena.updating.store(false, Release);
         filled
     }
 }
