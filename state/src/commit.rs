@@ -4,7 +4,7 @@
 use crate::accounts::Entry;
 use crate::exec::{execute, Changed, Receipt};
 use crate::failpoint;
-use crate::index::Diff;
+use crate::index::{put_leaves, Diff};
 use crate::schema::*;
 use crate::state::Head;
 use crate::tree::node::{key_of, Leaf};
@@ -34,18 +34,21 @@ pub struct CommitOutcome {
     pub touched: Vec<(Address, Account)>,
 }
 
-/// Leaves for the written accounts, hashed in parallel and sorted by key (as tree updates
-/// need), each with its account.
-fn leaves_of(accounts: &[Changed]) -> Vec<(Leaf, Changed)> {
+/// The written accounts sorted by key (as tree updates need): their leaves, hashed in
+/// parallel, and the diff entries (same order) that the batch and the index take.
+fn leaves_of(accounts: &[Changed]) -> (Vec<Leaf>, Diff) {
     // Sorted by the key held inline: comparing keys behind each leaf's pointer missed the cache.
-    let mut keyed: Vec<(Hash, &Changed)> = accounts.par_iter().map(|c| (key_of(&c.address), c)).collect();
-    keyed.par_sort_unstable_by(|(x, _), (y, _)| x.cmp(y));
-    keyed.into_par_iter().map(|(key, c)| (Leaf::new(key, &c.account), *c)).collect()
+    let mut diff: Diff = accounts
+        .par_iter()
+        .map(|c| DiffEntry { key: key_of(&c.address), address: c.address, account: c.account, prior: c.prior_version })
+        .collect();
+    diff.par_sort_unstable_by(|x, y| x.key.cmp(&y.key));
+    (diff.par_iter().map(|e| Leaf::new(e.key, &e.account)).collect(), diff)
 }
 
 /// The in-memory entries of accounts written at `version`.
-fn written_at(leaves: &[(Leaf, Changed)], version: u64) -> impl Iterator<Item = (Address, Entry)> + '_ {
-    leaves.iter().map(move |(_, c)| (c.address, Entry { account: c.account, version }))
+fn written_at(diff: &[DiffEntry], version: u64) -> impl Iterator<Item = (Address, Entry)> + '_ {
+    diff.iter().map(move |e| (e.address, Entry { account: e.account, version }))
 }
 
 impl State {
@@ -82,13 +85,13 @@ impl State {
                 prior_version: None,
             })
             .collect();
-        let leaves = leaves_of(&accounts);
-        let tree = Tree::build(&leaves.iter().map(|(l, _)| *l).collect::<Vec<_>>());
+        let (leaves, diff) = leaves_of(&accounts);
+        let tree = Tree::build(&leaves);
+        tree.reserve_for_updates();
         let db = &inner.db;
+        // Genesis has no diff: its accounts go straight into the index, as version 0.
         let mut batch = WriteBatch::default();
-        for (leaf, c) in &leaves {
-            batch.put_cf(db.cf(CF_LEAVES), leaf_key(&leaf.key, 0), leaf_value(&c.address, &c.account));
-        }
+        put_leaves(db, &mut batch, 0, &diff);
         batch.put_cf(db.cf(CF_ROOTS), u64_key(0), tree.root_hash().0);
         batch.put_cf(db.cf(CF_META), META_GENESIS, given.0);
         batch.put_cf(db.cf(CF_META), META_CHAIN_ID, genesis.chain_id.as_bytes());
@@ -96,8 +99,7 @@ impl State {
         batch.put_cf(db.cf(CF_META), META_INDEXED, u64_key(0));
         batch.put_cf(db.cf(CF_META), META_HEIGHT, u64_key(0));
         db.write(batch)?;
-        inner.index.reset(0);
-        inner.accounts.insert_all(written_at(&leaves, 0));
+        inner.accounts.insert_all(written_at(&diff, 0));
         *inner.head.write() = Head::starting_at(genesis.chain_id.clone(), 0, 0, tree);
         inner.metrics.accounts.set(inner.accounts.len() as i64);
         Ok(())
@@ -140,15 +142,13 @@ impl State {
         let exec = execute(chain_id, &block.block.txs, |a| inner.accounts.get(a));
         failpoint::hit("commit:executed");
 
-        let leaves = leaves_of(&exec.changed);
-        let updates: Vec<Leaf> = leaves.iter().map(|(l, _)| *l).collect();
+        let (leaves, diff) = leaves_of(&exec.changed);
         // The tree and the bulk of the batch (block, diff, tx index) do not depend
         // on each other: build them side by side.
-        let (tree, batch) =
-            rayon::join(|| parent.apply(&updates), || self.commit_batch(block, &exec.receipts, &leaves));
+        let (tree, batch) = rayon::join(|| parent.apply(&leaves), || self.commit_batch(block, &exec.receipts, &diff));
         drop(parent);
         let state_root = tree.root_hash();
-        let (mut batch, diff) = batch?;
+        let mut batch = batch?;
         let db = &inner.db;
         batch.put_cf(db.cf(CF_ROOTS), u64_key(height), state_root.0);
         // The commit-progress marker, last.
@@ -161,8 +161,8 @@ impl State {
         // Written: from now on the tree's nodes that this version replaced are reused once the
         // versions before it are dropped, and the diff is readable until it is indexed.
         tree.accept();
-        inner.index.hold(height, diff);
-        inner.accounts.insert_all(written_at(&leaves, height));
+        inner.accounts.insert_all(written_at(&diff, height));
+        inner.index.hold(height, Arc::new(diff));
         let retired = inner.head.write().push(height, tree, inner.config.cached_versions);
         drop(retired);
         self.record_metrics(height, &exec.receipts, started);
@@ -176,31 +176,22 @@ impl State {
     }
 
     /// The one batch of a commit, but for the new root and the progress marker, which the
-    /// caller appends once the tree is done; and the diff it holds, for the index.
+    /// caller appends once the tree is done.
     fn commit_batch(
         &self,
         block: &CertifiedBlock,
         receipts: &[Receipt],
-        leaves: &[(Leaf, Changed)],
-    ) -> Result<(WriteBatch, Arc<Diff>), StateError> {
+        diff: &[DiffEntry],
+    ) -> Result<WriteBatch, StateError> {
         let db = &self.inner.db;
         let height = block.block.header.height;
         let encoded_block = block.to_pb().encode_to_vec();
         // Sized up front (generously: key, value and record overhead per entry): growing a
         // batch of several MB by doubling copies it over and over.
-        let capacity = encoded_block.len() + leaves.len() * DIFF_ENTRY_LEN + receipts.len() * (32 + 32 + 8) + 1024;
+        let capacity = encoded_block.len() + diff.len() * DIFF_ENTRY_LEN + receipts.len() * (32 + 32 + 8) + 1024;
         let mut batch = WriteBatch::with_capacity_bytes(capacity);
-        // One record for every account the block wrote (in key order, as `leaves` are).
-        let diff: Diff = leaves
-            .iter()
-            .map(|(leaf, c)| DiffEntry {
-                key: leaf.key,
-                address: c.address,
-                account: c.account,
-                prior: c.prior_version,
-            })
-            .collect();
-        batch.put_cf(db.cf(CF_DIFFS), u64_key(height), encode_diff(&diff));
+        // One record for every account the block wrote.
+        batch.put_cf(db.cf(CF_DIFFS), u64_key(height), encode_diff(diff));
         batch.put_cf(db.cf(CF_BLOCKS), u64_key(height), encoded_block);
         batch.put_cf(db.cf(CF_BLOCK_HASHES), block.block.hash().0, u64_key(height));
         let cf_tx = db.cf(CF_TX_INDEX);
@@ -216,7 +207,7 @@ impl State {
             let loc = TxLocation { height, index: index as u32, success: r.success, error: r.error.clone() };
             batch.put_cf(cf_tx, r.hash.0, loc.encode());
         }
-        Ok((batch, Arc::new(diff)))
+        Ok(batch)
     }
 
     fn record_metrics(&self, height: u64, receipts: &[Receipt], started: Instant) {

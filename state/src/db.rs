@@ -59,7 +59,7 @@ impl Db {
             Some(v) if v == FORMAT_VERSION => {
                 return Err(corrupt(format!("column families {missing_cfs:?} are missing")));
             }
-            Some(v) if v.starts_with(b"cairn-state/") => {
+            Some(v) if EARLIER_FORMATS.contains(&v.as_slice()) => {
                 return Err(StateError::OldFormat { path: path.to_owned(), found: String::from_utf8_lossy(&v).into() });
             }
             Some(v) => return Err(corrupt(format!("unknown format {:?}", String::from_utf8_lossy(&v)))),
@@ -170,6 +170,8 @@ fn has_db_files(path: &Path) -> Result<bool, StateError> {
     Ok(false)
 }
 
+/// Formats this build refuses by name (it reads only `FORMAT_VERSION`).
+const EARLIER_FORMATS: [&[u8]; 2] = [b"cairn-state/1", b"cairn-state/2"];
 /// The column family only format `cairn-state/2` had, to name that format in the refusal.
 const FORMAT_2_FAMILY: &str = "tree_stale";
 

@@ -33,7 +33,7 @@ struct Shared {
     db: Arc<Db>,
     /// Diffs of the versions not indexed yet.
     pending: RwLock<BTreeMap<u64, Arc<Diff>>>,
-    indexed: Mutex<Progress>,
+    progress: Mutex<Progress>,
     changed: Condvar,
 }
 
@@ -42,14 +42,19 @@ struct Progress {
     failure: Option<String>,
 }
 
-/// Writes a version's diff into `tree_leaves` and moves `meta/indexed` to it. Unsynced: the
-/// synced commit batch before it holds the diff, and open redoes what a crash loses.
-pub fn write_index(db: &Db, version: u64, diff: &[DiffEntry]) -> Result<(), StateError> {
-    let mut batch = WriteBatch::default();
+/// Adds the `tree_leaves` records of the accounts `diff` wrote at `version` to `batch`.
+pub fn put_leaves(db: &Db, batch: &mut WriteBatch, version: u64, diff: &[DiffEntry]) {
     let cf = db.cf(CF_LEAVES);
     for e in diff {
         batch.put_cf(cf, leaf_key(&e.key, version), leaf_value(&e.address, &e.account));
     }
+}
+
+/// Writes a version's diff into `tree_leaves` and moves `meta/indexed` to it. Unsynced: the
+/// synced commit batch before it holds the diff, and open redoes what a crash loses.
+pub fn write_index(db: &Db, version: u64, diff: &[DiffEntry]) -> Result<(), StateError> {
+    let mut batch = WriteBatch::default();
+    put_leaves(db, &mut batch, version, diff);
     batch.put_cf(db.cf(CF_META), META_INDEXED, u64_key(version));
     db.write_unsynced(batch)
 }
@@ -60,7 +65,7 @@ impl LeafIndex {
         let shared = Arc::new(Shared {
             db,
             pending: RwLock::default(),
-            indexed: Mutex::new(Progress { indexed, failure: None }),
+            progress: Mutex::new(Progress { indexed, failure: None }),
             changed: Condvar::new(),
         });
         let (queue, versions) = mpsc::channel::<u64>();
@@ -75,7 +80,7 @@ impl LeafIndex {
 
     /// Restarts the progress at `indexed` (after open has indexed everything itself).
     pub fn reset(&self, indexed: u64) {
-        self.shared.indexed.lock().indexed = indexed;
+        self.shared.progress.lock().indexed = indexed;
     }
 
     /// Keeps the committed `version`'s diff for reads until it is indexed. Called before the
@@ -103,7 +108,7 @@ impl LeafIndex {
 
     /// Waits until `version` is indexed, or fails if indexing failed.
     pub fn wait_for(&self, version: u64) -> Result<(), StateError> {
-        let mut progress = self.shared.indexed.lock();
+        let mut progress = self.shared.progress.lock();
         loop {
             if let Some(e) = &progress.failure {
                 return Err(StateError::Index(e.clone()));
@@ -117,7 +122,7 @@ impl LeafIndex {
 
     /// Fails if indexing failed: the node must not go on committing (restarting re-indexes).
     pub fn check(&self) -> Result<(), StateError> {
-        match &self.shared.indexed.lock().failure {
+        match &self.shared.progress.lock().failure {
             Some(e) => Err(StateError::Index(e.clone())),
             None => Ok(()),
         }
@@ -127,13 +132,13 @@ impl LeafIndex {
 impl Shared {
     fn index(&self, version: u64) {
         let Some(diff) = self.pending.read().get(&version).cloned() else { return };
-        if self.indexed.lock().failure.is_some() {
+        if self.progress.lock().failure.is_some() {
             return;
         }
         failpoint::hit("index:start");
         let written = write_index(&self.db, version, &diff);
         failpoint::hit("index:written");
-        let mut progress = self.indexed.lock();
+        let mut progress = self.progress.lock();
         match written {
             Ok(()) => {
                 progress.indexed = version;

@@ -130,6 +130,8 @@ impl State {
             let e = StateError::RootMismatch { height, expected, computed: tree.root_hash() };
             return Err(db.corrupt(e.to_string()));
         }
+        // The head's tree is the one commits update (trees rebuilt for old heights are not).
+        tree.reserve_for_updates();
         let inner = &self.inner;
         inner.accounts.clear();
         inner.accounts.insert_all(entries);

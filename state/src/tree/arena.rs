@@ -275,7 +275,7 @@ impl<'a> Alloc<'a> {
         }
         filled.extend((from..taken).map(|p| self.slot_at(p)));
         let returned = unfilled.iter().flat_map(|&(next, end)| next..end).chain(taken..self.reuse.len());
-        self.arena.release(returned.map(|p| self.slot_at(p)).collect::<Vec<_>>());
+        self.arena.release(returned.map(|p| self.slot_at(p)));
         self.arena.updating.store(false, Release);
         filled
     }

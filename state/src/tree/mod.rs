@@ -61,12 +61,17 @@ impl Tree {
         let keys = keys_of(leaves);
         let alloc = Alloc::new(&arena);
         let root = build(&alloc, Batch { keys: &keys, leaves }, None, 0);
-        let nodes = alloc.finish().len();
-        // Room for the versions that updates will add before the first ones are dropped and
-        // their nodes reused (≈ 170k nodes per 10k-transfer block at 1M accounts, a few
-        // versions cached): allocated now rather than inside the first commits.
-        arena.reserve(nodes * 2);
+        alloc.finish();
         Tree { version: Version::root(arena), root }
+    }
+
+    /// Allocates room for the versions that updates will add before the first ones are
+    /// dropped and their nodes reused (≈ 170k nodes per 10k-transfer block at 1M accounts, a
+    /// few versions cached), so that the first commits do not grow the arena. For the tree a
+    /// writer will update; a tree that is only read needs none.
+    pub fn reserve_for_updates(&self) {
+        let arena = &self.version.arena;
+        arena.reserve(arena.live_slots() * 2);
     }
 
     /// A new version with `updates` (sorted by key, without duplicates) inserted or replaced.
@@ -102,46 +107,36 @@ impl Tree {
 
     /// The leaf stored under `key`, if any.
     pub fn get(&self, key: &Hash) -> Option<Leaf> {
+        self.descend(key, |_| {}).filter(|l| l.key == *key)
+    }
+
+    /// The proof for `key`: siblings from the root down to where the key's path ends, and
+    /// the leaf found there (this key's leaf: inclusion; another key's: non-inclusion).
+    pub fn prove(&self, key: &Hash) -> AccountProof {
+        let mut siblings = Vec::new();
+        let end = self.descend(key, |sibling| siblings.push(sibling));
+        let other_leaf = end.filter(|l| l.key != *key).map(|l| OtherLeaf { key: l.key, value_hash: l.value_hash });
+        AccountProof { siblings, other_leaf }
+    }
+
+    /// Follows `key`'s path from the root, passing each sibling's hash (root first) to
+    /// `sibling`, to where it ends: a leaf (this key's or another's), or an empty subtree.
+    fn descend(&self, key: &Hash, mut sibling: impl FnMut(Hash)) -> Option<Leaf> {
         let arena = &self.version.arena;
         let mut node = self.root;
         let mut depth = 0;
         while node.index != NONE {
             match arena.get(node.index).view() {
-                NodeView::Leaf { key: k, value_hash } => {
-                    return (k == *key).then_some(Leaf { key: k, value_hash, hash: node.hash })
-                }
+                NodeView::Leaf { key: k, value_hash } => return Some(Leaf { key: k, value_hash, hash: node.hash }),
                 NodeView::Internal { hashes, children } => {
                     let side = bit(key, depth) as usize;
+                    sibling(hashes[1 - side]);
                     node = Child { index: children[side], hash: hashes[side] };
                     depth += 1;
                 }
             }
         }
         None
-    }
-
-    /// The proof for `key`: siblings from the root down to where the key's path ends, and
-    /// the leaf found there (this key's leaf: inclusion; another key's: non-inclusion).
-    pub fn prove(&self, key: &Hash) -> AccountProof {
-        let arena = &self.version.arena;
-        let mut siblings = Vec::new();
-        let mut node = self.root.index;
-        let mut depth = 0;
-        while node != NONE {
-            match arena.get(node).view() {
-                NodeView::Leaf { key: k, value_hash } => {
-                    let other_leaf = (k != *key).then_some(OtherLeaf { key: k, value_hash });
-                    return AccountProof { siblings, other_leaf };
-                }
-                NodeView::Internal { hashes, children } => {
-                    let side = bit(key, depth) as usize;
-                    siblings.push(hashes[1 - side]);
-                    node = children[side];
-                    depth += 1;
-                }
-            }
-        }
-        AccountProof { siblings, other_leaf: None }
     }
 }
 
