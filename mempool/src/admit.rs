@@ -10,10 +10,9 @@ use cairn_proto::{Account, Address, Hash, TxBody, VerifiedTx};
 use papaya::{HashMapRef, HashSetRef, LocalGuard};
 use std::cell::Cell;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Instant;
 
-pub(crate) type SenderMap<'a> = HashMapRef<'a, Address, Arc<SenderQueue>, KeyHasher, LocalGuard<'a>>;
+pub(crate) type SenderMap<'a> = HashMapRef<'a, Address, SenderQueue, KeyHasher, LocalGuard<'a>>;
 
 /// The pool's maps, pinned once for a batch of admissions (at most a chunk of
 /// [`crate::submit::PIN_CHUNK`] txs) instead of once per map per tx: entering and leaving a map's
@@ -138,12 +137,12 @@ impl Mempool {
     }
 
     /// Creates and publishes a queue seeded from committed state.
-    fn new_queue<'g>(&self, senders: &'g SenderMap<'_>, sender: Address) -> &'g Arc<SenderQueue> {
+    fn new_queue<'g>(&self, senders: &'g SenderMap<'_>, sender: Address) -> &'g SenderQueue {
         // A commit may land between reading the account and publishing the queue; on_commit
         // bumps the epoch before it walks the queues, so a changed epoch means "read again".
         let epoch = self.commit_epoch.load(Ordering::SeqCst);
         let account = self.accounts.account(&sender);
-        match senders.try_insert(sender, Arc::new(SenderQueue::new(account))) {
+        match senders.try_insert(sender, SenderQueue::new(account)) {
             Ok(queue) => {
                 if self.commit_epoch.load(Ordering::SeqCst) != epoch {
                     let mut st = queue.state.lock();
@@ -160,7 +159,7 @@ impl Mempool {
     /// Marks an empty queue dead and removes it from the sender map (if it is still there).
     pub(crate) fn unlink(senders: &SenderMap<'_>, sender: Address, queue: &SenderQueue, st: &mut SenderState) {
         st.dead = true;
-        let _ = senders.remove_if(&sender, |_, q| std::ptr::eq(Arc::as_ptr(q), queue));
+        let _ = senders.remove_if(&sender, |_, q| std::ptr::eq(q, queue));
     }
 
     /// Takes a new committed account for `sender` and drops what it makes stale or unpayable.

@@ -34,8 +34,9 @@ pub(crate) type KeyHasher = foldhash::quality::RandomState;
 pub struct Mempool {
     config: MempoolConfig,
     accounts: Arc<dyn AccountSource>,
-    /// Sender → its nonce-ordered queue. A queue exists exactly while it holds a transaction.
-    senders: papaya::HashMap<Address, Arc<SenderQueue>, KeyHasher>,
+    /// Sender → its nonce-ordered queue, held in the map's own entry (no allocation of its
+    /// own). A queue exists exactly while it holds a transaction.
+    senders: papaya::HashMap<Address, SenderQueue, KeyHasher>,
     /// Hash → entry, for `get`/`contains`, duplicate refusal and the TTL sweep.
     by_hash: papaya::HashMap<Hash, Entry, KeyHasher>,
     /// Every pending transaction by (fee, arrival): reap walks it from the top, eviction from

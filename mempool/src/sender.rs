@@ -1,13 +1,17 @@
 //! One sender's pending transactions: a nonce-ordered queue guarded by that sender's own lock.
 //!
-//! The queue is a `BTreeMap` from nonce to entry. Its *ready* part is the run of consecutive
+//! The queue is a vector of entries sorted by nonce, holding its first entry inline: a queue
+//! holds at most `nonce_window` entries (64 by default), a new sender's first transaction
+//! allocates nothing, and appending the next nonce — the usual case — is a push. (A `BTreeMap`
+//! allocated a 540-byte node for every new sender, the largest allocation of an admission.)
+//! Its *ready* part is the run of consecutive
 //! nonces starting at the committed nonce; everything after the first gap is the *parking lot*
 //! (future nonces waiting for the gap to fill). Reap takes only ready transactions, eviction
 //! only the tail (highest nonce), so neither ever opens a gap in front of a ready transaction.
 use crate::{AdmitError, MempoolConfig};
 use cairn_proto::{Account, TxAction, VerifiedTx};
 use parking_lot::Mutex;
-use std::collections::BTreeMap;
+use smallvec::SmallVec;
 use std::time::Instant;
 
 /// Position in the fee index: ascending fee, then newest first; iterated backwards it yields
@@ -39,13 +43,16 @@ pub(crate) struct SenderQueue {
 
 impl SenderQueue {
     pub fn new(account: Account) -> Self {
-        SenderQueue { state: Mutex::new(SenderState { account, txs: BTreeMap::new(), pending_cost: 0, dead: false }) }
+        SenderQueue { state: Mutex::new(SenderState { account, txs: SmallVec::new(), pending_cost: 0, dead: false }) }
     }
 }
 
+/// A sender's entries with their nonces, sorted by nonce (each nonce once).
+type Queue = SmallVec<[(u64, Entry); 1]>;
+
 pub(crate) struct SenderState {
     account: Account,
-    txs: BTreeMap<u64, Entry>,
+    txs: Queue,
     /// Sum of `cost` over `txs`.
     pending_cost: u128,
     /// Set (under the lock) just before the queue is unlinked from the sender map; a thread
@@ -62,6 +69,21 @@ impl SenderState {
         self.txs.len()
     }
 
+    /// Where `nonce` is (`Ok`) or would go (`Err`).
+    fn position(&self, nonce: u64) -> Result<usize, usize> {
+        self.txs.binary_search_by_key(&nonce, |(n, _)| *n)
+    }
+
+    fn get(&self, nonce: u64) -> Option<&Entry> {
+        self.position(nonce).ok().map(|i| &self.txs[i].1)
+    }
+
+    /// Removes and returns the entries from `nonce` up.
+    fn split_off(&mut self, nonce: u64) -> Vec<Entry> {
+        let at = self.txs.partition_point(|(n, _)| *n < nonce);
+        self.txs.drain(at..).map(|(_, e)| e).collect()
+    }
+
     /// Checks `tx` against the account and the queue without changing anything. Returns the
     /// pending entry it would replace (same nonce, lower fee), if any.
     pub fn check(&self, tx: &VerifiedTx, config: &MempoolConfig) -> Result<Option<&Entry>, AdmitError> {
@@ -72,7 +94,7 @@ impl SenderState {
         if nonce - account_nonce >= config.nonce_window {
             return Err(AdmitError::NonceTooHigh { nonce, account_nonce, window: config.nonce_window });
         }
-        let replaced = self.txs.get(&nonce);
+        let replaced = self.get(nonce);
         match replaced {
             Some(old) if old.tx.hash() == tx.hash() => return Err(AdmitError::Duplicate { hash: tx.hash() }),
             Some(old) if tx.fee() <= old.tx.fee() => {
@@ -95,7 +117,14 @@ impl SenderState {
     /// Inserts a checked entry; returns the entry it replaced.
     pub fn insert(&mut self, entry: Entry) -> Option<Entry> {
         self.pending_cost += cost(&entry.tx);
-        let old = self.txs.insert(entry.tx.nonce(), entry);
+        let nonce = entry.tx.nonce();
+        let old = match self.position(nonce) {
+            Ok(i) => Some(std::mem::replace(&mut self.txs[i].1, entry)),
+            Err(i) => {
+                self.txs.insert(i, (nonce, entry));
+                None
+            }
+        };
         if let Some(old) = &old {
             self.pending_cost -= cost(&old.tx);
         }
@@ -104,15 +133,16 @@ impl SenderState {
 
     /// The highest-nonce entry: the only one eviction may take.
     pub fn tail(&self) -> Option<&Entry> {
-        self.txs.last_key_value().map(|(_, e)| e)
+        self.txs.last().map(|(_, e)| e)
     }
 
     /// Removes the entry at `nonce` if it is the one with `key` (it may have been replaced).
     pub fn remove(&mut self, nonce: u64, key: FeeKey) -> Option<Entry> {
-        if self.txs.get(&nonce)?.key != key {
+        let i = self.position(nonce).ok()?;
+        if self.txs[i].1.key != key {
             return None;
         }
-        let e = self.txs.remove(&nonce)?;
+        let (_, e) = self.txs.remove(i);
         self.pending_cost -= cost(&e.tx);
         Some(e)
     }
@@ -120,8 +150,9 @@ impl SenderState {
     /// The ready chain: entries with consecutive nonces from the committed nonce, in order.
     pub fn ready_chain(&self) -> Vec<(FeeKey, VerifiedTx)> {
         let mut next = self.account.nonce;
+        // Every entry's nonce is at least the committed one: `apply_account` drops the others.
         self.txs
-            .range(next..)
+            .iter()
             .map_while(|(nonce, e)| {
                 let ready = *nonce == next;
                 next += 1;
@@ -136,8 +167,8 @@ impl SenderState {
     /// Returns (committed-or-stale entries, unpayable entries).
     pub fn apply_account(&mut self, account: Account) -> (Vec<Entry>, Vec<Entry>) {
         self.account = account;
-        let keep = self.txs.split_off(&account.nonce);
-        let stale: Vec<Entry> = std::mem::replace(&mut self.txs, keep).into_values().collect();
+        let below = self.txs.partition_point(|(n, _)| *n < account.nonce);
+        let stale: Vec<Entry> = self.txs.drain(..below).map(|(_, e)| e).collect();
         let mut total = 0u128;
         let mut cut = None;
         for (nonce, e) in &self.txs {
@@ -147,8 +178,8 @@ impl SenderState {
                 break;
             }
         }
-        let unpaid: Vec<Entry> = cut.map(|n| self.txs.split_off(&n).into_values().collect()).unwrap_or_default();
-        self.pending_cost = self.txs.values().map(|e| cost(&e.tx)).sum();
+        let unpaid = cut.map(|n| self.split_off(n)).unwrap_or_default();
+        self.pending_cost = self.txs.iter().map(|(_, e)| cost(&e.tx)).sum();
         (stale, unpaid)
     }
 }
