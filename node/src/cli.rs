@@ -170,6 +170,14 @@ pub struct LoadArgs {
     /// How long to wait for the last txs to finalize after sending stops.
     #[arg(long, default_value_t = 30)]
     pub drain_secs: u64,
+    /// The nodes' mempool nonce window (`mempool.nonce_window`): a tx refused as
+    /// `nonce_too_high` is sent again once its sender's finalized nonce is within it.
+    #[arg(long, default_value_t = 64)]
+    pub nonce_window: u64,
+    /// Do not send `nonce_too_high` / `mempool_full` refusals again (each refusal then strands
+    /// the sender's later nonces for the rest of the run).
+    #[arg(long)]
+    pub no_resubmit: bool,
 }
 
 #[derive(Subcommand, Debug)]

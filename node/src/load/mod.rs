@@ -3,6 +3,7 @@
 //! measures latency from send to the block that finalizes each one.
 mod plan;
 mod report;
+mod resubmit;
 mod sender;
 mod tracker;
 mod watcher;
@@ -13,6 +14,8 @@ use crate::cli::LoadArgs;
 use crate::client::RpcClient;
 use anyhow::{ensure, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
+use resubmit::Resubmit;
+use sender::Replies;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,8 +44,13 @@ pub async fn run(args: LoadArgs) -> Result<Report> {
     let txs = plan::sign_all(&status.chain_id, &keys, &nonces, total, args.fee);
 
     let tracker = Arc::new(Tracker::default());
+    let resubmit = (!args.no_resubmit).then(|| {
+        let start = accounts.iter().map(|a| a.address).zip(nonces.iter().copied());
+        Arc::new(Resubmit::new(args.nonce_window, &txs, start))
+    });
+    let replies = Replies { tracker: tracker.clone(), resubmit: resubmit.clone() };
     let stop = Arc::new(AtomicBool::new(false));
-    let watcher = tokio::spawn(watcher::watch(clients[0].clone(), status.height, tracker.clone(), stop.clone()));
+    let watcher = tokio::spawn(watcher::watch(clients[0].clone(), status.height, replies.clone(), stop.clone()));
     // Senders: one channel per worker; the pacer deals batches round-robin.
     let mut queues = vec![];
     let mut workers = vec![];
@@ -51,16 +59,16 @@ pub async fn run(args: LoadArgs) -> Result<Report> {
             for _ in 0..WORKERS_PER_ENDPOINT {
                 let (tx, rx) = mpsc::channel(8);
                 queues.push(tx);
-                workers.push(tokio::spawn(sender::jsonrpc_worker(c.clone(), rx, tracker.clone())));
+                workers.push(tokio::spawn(sender::jsonrpc_worker(c.clone(), rx, replies.clone())));
             }
         }
     } else {
         for g in &args.grpc {
             let (tx, rx) = mpsc::channel(8);
             queues.push(tx);
-            let (g, t) = (g.clone(), tracker.clone());
+            let (g, r) = (g.clone(), replies.clone());
             workers.push(tokio::spawn(async move {
-                if let Err(e) = sender::grpc_worker(g.clone(), rx, t).await {
+                if let Err(e) = sender::grpc_worker(g.clone(), rx, r).await {
                     eprintln!("gRPC sender to {g} stopped: {e:#}");
                 }
             }));
@@ -70,6 +78,8 @@ pub async fn run(args: LoadArgs) -> Result<Report> {
     let progress = (!args.json).then(|| progress_bar(total));
     let batch = args.batch.clamp(1, (args.tps as usize / 20).max(1));
     let start = Instant::now();
+    let stop_resending = Arc::new(AtomicBool::new(false));
+    let resender = resubmit.clone().map(|r| tokio::spawn(resend(r, queues.clone(), batch, stop_resending.clone())));
     let mut txs = txs.into_iter();
     let mut sent = 0usize;
     let mut j = 0usize;
@@ -84,21 +94,25 @@ pub async fn run(args: LoadArgs) -> Result<Report> {
         j += 1;
         if let Some(p) = &progress {
             p.set_position(sent as u64);
-            p.set_message(progress_message(&tracker));
+            p.set_message(progress_message(&tracker, resubmit.as_deref()));
         }
+    }
+    let send_time = start.elapsed();
+    // Drain: wait for accepted txs to finalize, and for held ones to be sent again and finalize.
+    let deadline = Instant::now() + Duration::from_secs(args.drain_secs);
+    while tracker.pending() > 0 && Instant::now() < deadline && !watcher.is_finished() {
+        if let Some(p) = &progress {
+            p.set_message(progress_message(&tracker, resubmit.as_deref()));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop_resending.store(true, Relaxed);
+    if let Some(r) = resender {
+        r.await.ok();
     }
     drop(queues);
     for w in workers {
         w.await.ok();
-    }
-    let send_time = start.elapsed();
-    // Drain: wait for accepted txs to finalize.
-    let deadline = Instant::now() + Duration::from_secs(args.drain_secs);
-    while tracker.pending() > 0 && Instant::now() < deadline && !watcher.is_finished() {
-        if let Some(p) = &progress {
-            p.set_message(progress_message(&tracker));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let elapsed = start.elapsed();
     stop.store(true, Relaxed);
@@ -113,6 +127,7 @@ pub async fn run(args: LoadArgs) -> Result<Report> {
         target_tps: args.tps,
         duration_s: (send_time.as_secs_f64() * 100.0).round() / 100.0,
         submitted: tracker.submitted.load(Relaxed),
+        resent: resubmit.as_ref().map_or(0, |r| r.resent()),
         accepted: tracker.accepted.load(Relaxed),
         rejected: tracker.rejected.load(Relaxed),
         committed,
@@ -127,6 +142,25 @@ pub async fn run(args: LoadArgs) -> Result<Report> {
     })
 }
 
+/// Every 100 ms, deals the held txs that a node should now accept to the senders, round-robin.
+async fn resend(
+    resubmit: Arc<Resubmit>,
+    queues: Vec<mpsc::Sender<sender::Batch>>,
+    batch: usize,
+    stop: Arc<AtomicBool>,
+) {
+    let mut j = 0usize;
+    while !stop.load(Relaxed) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        for chunk in resubmit.due(Instant::now()).chunks(batch) {
+            if queues[j % queues.len()].send(chunk.to_vec()).await.is_err() {
+                return;
+            }
+            j += 1;
+        }
+    }
+}
+
 fn progress_bar(total: usize) -> ProgressBar {
     let p = ProgressBar::new(total as u64);
     p.set_style(
@@ -137,11 +171,12 @@ fn progress_bar(total: usize) -> ProgressBar {
     p
 }
 
-fn progress_message(t: &Tracker) -> String {
+fn progress_message(t: &Tracker, resubmit: Option<&Resubmit>) -> String {
     format!(
-        "accepted {} · rejected {} · committed {}",
+        "accepted {} · rejected {} (held to send again {}) · committed {}",
         t.accepted.load(Relaxed),
         t.rejected.load(Relaxed),
+        resubmit.map_or(0, Resubmit::held),
         t.committed.load(Relaxed)
     )
 }

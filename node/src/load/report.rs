@@ -15,7 +15,11 @@ pub struct Latency {
 pub struct Report {
     pub target_tps: u64,
     pub duration_s: f64,
+    /// Sends, each answered as accepted or rejected; includes the `resent` ones.
     pub submitted: u64,
+    /// Sends of txs refused earlier as `nonce_too_high` or `mempool_full` (an extension of
+    /// SPEC §7's report).
+    pub resent: u64,
     pub accepted: u64,
     pub rejected: u64,
     pub committed: u64,
@@ -43,12 +47,13 @@ impl Latency {
 impl Report {
     pub fn human(&self) -> String {
         let mut s = format!(
-            "target {} tx/s for {:.1} s: submitted {}, accepted {}, rejected {}, committed {}\n\
+            "target {} tx/s for {:.1} s: submitted {} ({} sent again), accepted {}, rejected {}, committed {}\n\
              committed throughput {:.0} tx/s\n\
              latency to finality (ms): p50 {} · p95 {} · p99 {} · max {}\n",
             self.target_tps,
             self.duration_s,
             self.submitted,
+            self.resent,
             self.accepted,
             self.rejected,
             self.committed,

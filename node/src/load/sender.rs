@@ -1,34 +1,64 @@
 //! Sends pre-signed batches to the nodes: batched JSON-RPC (`tx_submitBatch`) or a gRPC
 //! `SubmitTxStream` per endpoint. Each reply is matched to its tx and counted.
+use super::resubmit::Resubmit;
 use super::tracker::Tracker;
 use crate::client::RpcClient;
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use cairn_proto::pb::{node_client::NodeClient, submit_result, SubmitTxRequest};
-use cairn_proto::{Hash, RejectReason, VerifiedTx};
+use cairn_proto::{RejectReason, VerifiedTx};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
 pub type Batch = Vec<VerifiedTx>;
 
+/// Where workers report each reply and the watcher each finalized tx: the counters, and the
+/// held txs to send again.
+#[derive(Clone)]
+pub struct Replies {
+    pub tracker: Arc<Tracker>,
+    pub resubmit: Option<Arc<Resubmit>>,
+}
+
+impl Replies {
+    fn sending(&self, batch: &[VerifiedTx]) {
+        self.tracker.sending(batch.iter().map(VerifiedTx::hash));
+    }
+
+    /// A tx hash seen in a finalized block (ours or not).
+    pub fn finalized(&self, hash: &cairn_proto::Hash, seen: std::time::Instant) {
+        self.tracker.finalized(hash, seen);
+        if let Some(r) = &self.resubmit {
+            r.finalized(hash);
+        }
+    }
+
+    fn rejected(&self, tx: &VerifiedTx, reason: String) {
+        match &self.resubmit {
+            Some(r) if r.hold(tx, &reason) => self.tracker.refused_for_now(reason),
+            _ => self.tracker.rejected(&tx.hash(), reason),
+        }
+    }
+}
+
 /// One worker: takes batches from `rx` and submits them over JSON-RPC until the channel closes.
-pub async fn jsonrpc_worker(client: RpcClient, mut rx: mpsc::Receiver<Batch>, tracker: Arc<Tracker>) {
+pub async fn jsonrpc_worker(client: RpcClient, mut rx: mpsc::Receiver<Batch>, replies: Replies) {
     while let Some(batch) = rx.recv().await {
-        tracker.sending(batch.iter().map(VerifiedTx::hash));
+        replies.sending(&batch);
         let hexes = batch.iter().map(|t| hex::encode(t.encoded())).collect();
         match client.submit_batch(hexes).await {
-            Ok(replies) => {
-                for (tx, r) in batch.iter().zip(replies) {
+            Ok(results) => {
+                for (tx, r) in batch.iter().zip(results) {
                     match r.error {
-                        None => tracker.accepted(),
-                        Some(e) => tracker.rejected(&tx.hash(), e.reason()),
+                        None => replies.tracker.accepted(),
+                        Some(e) => replies.rejected(tx, e.reason()),
                     }
                 }
             }
             Err(e) => {
                 let reason = format!("rpc_error: {}", e.to_string().chars().take(60).collect::<String>());
                 for tx in &batch {
-                    tracker.rejected(&tx.hash(), reason.clone());
+                    replies.rejected(tx, reason.clone());
                 }
             }
         }
@@ -37,7 +67,7 @@ pub async fn jsonrpc_worker(client: RpcClient, mut rx: mpsc::Receiver<Batch>, tr
 
 /// One gRPC stream to `endpoint`: every batch from `rx` is one request message; responses come
 /// back in order on the same stream.
-pub async fn grpc_worker(endpoint: String, mut rx: mpsc::Receiver<Batch>, tracker: Arc<Tracker>) -> Result<()> {
+pub async fn grpc_worker(endpoint: String, mut rx: mpsc::Receiver<Batch>, replies: Replies) -> Result<()> {
     let url = if endpoint.starts_with("http") { endpoint.clone() } else { format!("http://{endpoint}") };
     let mut client = NodeClient::connect(url.clone())
         .await
@@ -45,15 +75,14 @@ pub async fn grpc_worker(endpoint: String, mut rx: mpsc::Receiver<Batch>, tracke
         .max_decoding_message_size(64 << 20)
         .max_encoding_message_size(64 << 20);
     let (req_tx, req_rx) = mpsc::channel::<SubmitTxRequest>(16);
-    let (order_tx, mut order_rx) = mpsc::unbounded_channel::<Vec<Hash>>();
+    let (order_tx, mut order_rx) = mpsc::unbounded_channel::<Batch>();
     let feeder = {
-        let tracker = tracker.clone();
+        let replies = replies.clone();
         tokio::spawn(async move {
             while let Some(batch) = rx.recv().await {
-                let hashes: Vec<Hash> = batch.iter().map(VerifiedTx::hash).collect();
-                tracker.sending(hashes.iter().copied());
+                replies.sending(&batch);
                 let txs: Vec<Bytes> = batch.iter().map(|t| t.encoded().clone()).collect();
-                if order_tx.send(hashes).is_err() || req_tx.send(SubmitTxRequest { txs }).await.is_err() {
+                if order_tx.send(batch).is_err() || req_tx.send(SubmitTxRequest { txs }).await.is_err() {
                     break;
                 }
             }
@@ -62,15 +91,15 @@ pub async fn grpc_worker(endpoint: String, mut rx: mpsc::Receiver<Batch>, tracke
     let mut responses =
         client.submit_tx_stream(tokio_stream::wrappers::ReceiverStream::new(req_rx)).await?.into_inner();
     while let Some(resp) = responses.message().await? {
-        let hashes = order_rx.recv().await.context("gRPC server answered a batch we did not send")?;
-        for (h, r) in hashes.iter().zip(resp.results) {
+        let batch = order_rx.recv().await.context("gRPC server answered a batch we did not send")?;
+        for (tx, r) in batch.iter().zip(resp.results) {
             match r.result {
-                Some(submit_result::Result::Hash(_)) => tracker.accepted(),
+                Some(submit_result::Result::Hash(_)) => replies.tracker.accepted(),
                 Some(submit_result::Result::Error(e)) => {
                     let reason = RejectReason::from_code(e.code as i32).map_or(e.reason, |r| r.name().to_string());
-                    tracker.rejected(h, reason)
+                    replies.rejected(tx, reason)
                 }
-                None => tracker.rejected(h, "empty_result".into()),
+                None => replies.rejected(tx, "empty_result".into()),
             }
         }
     }

@@ -34,13 +34,14 @@ impl Default for Tracker {
 }
 
 impl Tracker {
-    /// Called just before a batch goes out: the latency clock starts here.
+    /// Called just before a batch goes out: the latency clock starts here (at the first send of
+    /// a tx that is sent again).
     pub fn sending(&self, hashes: impl Iterator<Item = Hash>) {
         let now = Instant::now();
         let mut m = self.in_flight.lock();
         let mut n = 0;
         for h in hashes {
-            m.insert(h, now);
+            m.entry(h).or_insert(now);
             n += 1;
         }
         self.submitted.fetch_add(n, Relaxed);
@@ -52,6 +53,11 @@ impl Tracker {
 
     pub fn rejected(&self, hash: &Hash, reason: String) {
         self.in_flight.lock().remove(hash);
+        self.refused_for_now(reason);
+    }
+
+    /// A refusal of a tx that will be sent again: counted, and the tx stays in flight.
+    pub fn refused_for_now(&self, reason: String) {
         self.rejected.fetch_add(1, Relaxed);
         *self.rejected_by_reason.lock().entry(reason).or_default() += 1;
     }

@@ -1,6 +1,6 @@
 //! Watches finality: a `chain_subscribeNewHeads` WebSocket subscription says a block is final;
 //! the block's tx hashes (fetched once per height) stop the latency clocks of our txs.
-use super::tracker::Tracker;
+use super::sender::Replies;
 use crate::client::RpcClient;
 use anyhow::{Context, Result};
 use cairn_proto::Hash;
@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Follows finalized heights from `from_height + 1` until `stop` is set.
-pub async fn watch(client: RpcClient, from_height: u64, tracker: Arc<Tracker>, stop: Arc<AtomicBool>) -> Result<()> {
+pub async fn watch(client: RpcClient, from_height: u64, replies: Replies, stop: Arc<AtomicBool>) -> Result<()> {
     let (_ws, mut heads) = client.subscribe_heads().await?;
     let mut next = from_height + 1;
     while !stop.load(Ordering::Relaxed) {
@@ -26,7 +26,7 @@ pub async fn watch(client: RpcClient, from_height: u64, tracker: Arc<Tracker>, s
             if let Some(block) = client.block(next).await? {
                 for h in block["txs"].as_array().map(Vec::as_slice).unwrap_or_default() {
                     if let Some(hash) = h.as_str().and_then(|s| s.parse::<Hash>().ok()) {
-                        tracker.finalized(&hash, seen);
+                        replies.finalized(&hash, seen);
                     }
                 }
             }
