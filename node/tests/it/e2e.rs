@@ -107,6 +107,7 @@ async fn four_validators_end_to_end() {
 
     run_conformance(&ln).await;
     assert_spec_metrics(&ln);
+    crate::load::one_sender_past_the_window(&ln).await;
     crate::lying::lying_servers_are_caught(&ln).await;
 
     // kill -9 one validator: the other three go on.

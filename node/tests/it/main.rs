@@ -2,5 +2,6 @@
 //! real libp2p sockets and real RPC clients, on loopback.
 mod cli;
 mod e2e;
+mod load;
 mod lying;
 mod net;
