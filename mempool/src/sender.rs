@@ -31,6 +31,17 @@ pub(crate) struct Entry {
     pub inserted: Instant,
 }
 
+/// `nonce_too_low` below the committed nonce, `nonce_too_high` at or beyond it plus the window.
+pub(crate) fn check_nonce(nonce: u64, account_nonce: u64, window: u64) -> Result<(), AdmitError> {
+    if nonce < account_nonce {
+        return Err(AdmitError::NonceTooLow { nonce, account_nonce });
+    }
+    if nonce - account_nonce >= window {
+        return Err(AdmitError::NonceTooHigh { nonce, account_nonce, window });
+    }
+    Ok(())
+}
+
 /// What the sender must be able to pay for `tx`: amount + fee (u128: cannot overflow).
 pub(crate) fn cost(tx: &VerifiedTx) -> u128 {
     let TxAction::Transfer(t) = &tx.body().action;
@@ -69,6 +80,11 @@ impl SenderState {
         self.txs.len()
     }
 
+    /// The committed nonce this queue was last told of.
+    pub fn account_nonce(&self) -> u64 {
+        self.account.nonce
+    }
+
     /// Where `nonce` is (`Ok`) or would go (`Err`).
     fn position(&self, nonce: u64) -> Result<usize, usize> {
         self.txs.binary_search_by_key(&nonce, |(n, _)| *n)
@@ -87,13 +103,8 @@ impl SenderState {
     /// Checks `tx` against the account and the queue without changing anything. Returns the
     /// pending entry it would replace (same nonce, lower fee), if any.
     pub fn check(&self, tx: &VerifiedTx, config: &MempoolConfig) -> Result<Option<&Entry>, AdmitError> {
-        let (nonce, account_nonce) = (tx.nonce(), self.account.nonce);
-        if nonce < account_nonce {
-            return Err(AdmitError::NonceTooLow { nonce, account_nonce });
-        }
-        if nonce - account_nonce >= config.nonce_window {
-            return Err(AdmitError::NonceTooHigh { nonce, account_nonce, window: config.nonce_window });
-        }
+        let nonce = tx.nonce();
+        check_nonce(nonce, self.account.nonce, config.nonce_window)?;
         let replaced = self.get(nonce);
         match replaced {
             Some(old) if old.tx.hash() == tx.hash() => return Err(AdmitError::Duplicate { hash: tx.hash() }),

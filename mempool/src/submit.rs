@@ -2,14 +2,16 @@
 //! transactions whose signatures this node already checked (`insert_verified`).
 //!
 //! Raw input is split into chunks that rayon processes in parallel; each chunk is decoded,
-//! prechecked (size, chain id, fee floor, already known), verified as one ed25519 batch (one
-//! bad signature makes proto fall back to single checks for that chunk only), and admitted.
-//! Cheap refusals happen before verification, so junk never costs a signature check, and a
-//! transaction already pending or recently committed is refused without being verified again.
+//! prechecked (size, chain id, fee floor, already known, nonce within the sender's window),
+//! verified as one ed25519 batch (one bad signature makes proto fall back to single checks for
+//! that chunk only), and admitted. Cheap refusals happen before verification, so junk never
+//! costs a signature check, and a transaction already pending or recently committed is refused
+//! without being verified again.
 use crate::admit::Pinned;
+use crate::sender::check_nonce;
 use crate::{AdmitError, KeyHasher, Mempool, Origin};
 use bytes::Bytes;
-use cairn_proto::{Hash, TxRejection, UncheckedTx, VerifiedTx};
+use cairn_proto::{Hash, TxBody, TxRejection, UncheckedTx, VerifiedTx};
 use rayon::prelude::*;
 use std::collections::HashSet;
 use std::time::Instant;
@@ -96,7 +98,20 @@ impl Mempool {
         if pins.is_known(&tx.hash) {
             return Err(AdmitError::Duplicate { hash: tx.hash });
         }
+        self.check_nonce_early(pins, &tx.body)?;
         Ok(tx)
+    }
+
+    /// Refuses a nonce outside the sender's window before its signature is checked: a client
+    /// that runs ahead of the chain, or sends again too early, costs a lookup, not a
+    /// verification. The sender's queue checks again under its lock; a commit landing in
+    /// between only makes a refusal here one that a moment later would have been an admission.
+    fn check_nonce_early(&self, pins: &Pinned<'_>, body: &TxBody) -> Result<(), AdmitError> {
+        let account_nonce = match pins.senders.get(&body.sender) {
+            Some(queue) => queue.state.lock().account_nonce(),
+            None => self.accounts.account(&body.sender).nonce,
+        };
+        check_nonce(body.nonce, account_nonce, self.config.nonce_window)
     }
 
     /// Counts outcomes, hands locally admitted txs to gossip, and converts for the caller.

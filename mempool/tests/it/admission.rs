@@ -43,6 +43,29 @@ fn stateless_refusals() {
 }
 
 #[test]
+fn a_nonce_outside_the_window_is_refused_before_its_signature_is_checked() {
+    let (pool, accounts, registry) = funded_pool(2, 1_000);
+    let (k, fresh) = (key(0), key(1));
+    accounts.set(k.address(), 1_000, 5);
+    assert!(insert(&pool, &transfer(&k, 5, 1, 1)).is_ok(), "a queue for the sender exists");
+    let window = MempoolConfig::default().nonce_window;
+    // Bad signatures: a refusal for the nonce shows the signature was never looked at.
+    let forged = |tx: cairn_proto::VerifiedTx| {
+        let mut b = tx.encoded().to_vec();
+        *b.last_mut().expect("non-empty") ^= 0x01;
+        Bytes::from(b)
+    };
+    assert_eq!(reason_of(&pool, forged(transfer(&k, 5 + window, 1, 1))), RejectReason::NonceTooHigh);
+    assert_eq!(reason_of(&pool, forged(transfer(&k, 4, 1, 1))), RejectReason::NonceTooLow);
+    // A sender without a queue is read from the committed accounts.
+    assert_eq!(reason_of(&pool, forged(transfer(&fresh, window, 1, 1))), RejectReason::NonceTooHigh);
+    // Inside the window, the signature decides.
+    assert_eq!(reason_of(&pool, forged(transfer(&k, 6, 1, 1))), RejectReason::InvalidSignature);
+    assert_eq!(counter(&registry, "cairn_mempool_rejected_total", "reason", "invalid_signature"), 1);
+    assert_eq!(counter(&registry, "cairn_mempool_rejected_total", "reason", "nonce_too_high"), 2);
+}
+
+#[test]
 fn bad_signature_in_a_batch_refuses_only_that_tx() {
     let (pool, _, registry) = funded_pool(300, 1_000);
     let mut raw: Vec<Bytes> = (0..300).map(|i| transfer(&key(i), 0, 1, 1).encoded().clone()).collect();
