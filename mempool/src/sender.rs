@@ -4,10 +4,11 @@
 //! holds at most `nonce_window` entries (64 by default), a new sender's first transaction
 //! allocates nothing, and appending the next nonce — the usual case — is a push. (A `BTreeMap`
 //! allocated a 540-byte node for every new sender, the largest allocation of an admission.)
-//! Its *ready* part is the run of consecutive
-//! nonces starting at the committed nonce; everything after the first gap is the *parking lot*
-//! (future nonces waiting for the gap to fill). Reap takes only ready transactions, eviction
-//! only the tail (highest nonce), so neither ever opens a gap in front of a ready transaction.
+//!
+//! Its *ready* part is the run of consecutive nonces starting at the committed nonce;
+//! everything after the first gap is the *parking lot* (future nonces waiting for the gap to
+//! fill). Reap takes only ready transactions, eviction only the tail (highest nonce), so neither
+//! ever opens a gap in front of a ready transaction.
 use crate::{AdmitError, MempoolConfig};
 use cairn_proto::{Account, TxAction, VerifiedTx};
 use parking_lot::Mutex;

@@ -87,10 +87,11 @@ pub async fn run(args: LoadArgs) -> Result<Report> {
         let due = start + Duration::from_secs_f64(sent as f64 / args.tps as f64);
         tokio::time::sleep_until(due.into()).await;
         let chunk: Vec<_> = txs.by_ref().take(batch).collect();
-        sent += chunk.len();
+        let len = chunk.len();
         if queues[j % queues.len()].send(chunk).await.is_err() {
             break;
         }
+        sent += len;
         j += 1;
         if let Some(p) = &progress {
             p.set_position(sent as u64);
@@ -98,9 +99,15 @@ pub async fn run(args: LoadArgs) -> Result<Report> {
         }
     }
     let send_time = start.elapsed();
-    // Drain: wait for accepted txs to finalize, and for held ones to be sent again and finalize.
+    // Drain: wait until the workers have sent every batch handed to them (a batch still in a
+    // channel is not yet pending), every sent tx has finalized, and every held one has been
+    // sent again and finalized.
     let deadline = Instant::now() + Duration::from_secs(args.drain_secs);
-    while tracker.pending() > 0 && Instant::now() < deadline && !watcher.is_finished() {
+    let handed_out = || (sent as u64) + resubmit.as_ref().map_or(0, |r| r.resent());
+    while (tracker.pending() > 0 || tracker.submitted.load(Relaxed) < handed_out())
+        && Instant::now() < deadline
+        && !watcher.is_finished()
+    {
         if let Some(p) = &progress {
             p.set_message(progress_message(&tracker, resubmit.as_deref()));
         }
