@@ -4,7 +4,7 @@
 //! Locking rule: a thread holds at most one sender lock at a time and never waits on anything
 //! else while holding it, so there is no lock ordering to get wrong and no deadlock.
 use crate::metrics::EvictCause;
-use crate::sender::{Entry, FeeKey, SenderQueue, SenderState};
+use crate::sender::{Entry, FeeKey, SenderQueue, SenderState, Slot};
 use crate::{AdmitError, KeyHasher, Mempool};
 use cairn_proto::{Account, Address, Hash, TxBody, VerifiedTx};
 use papaya::{HashMapRef, HashSetRef, LocalGuard};
@@ -86,9 +86,9 @@ impl Mempool {
                 self.bytes.fetch_add(len, Ordering::AcqRel);
                 claimed.set(true);
             }
-            let key = FeeKey { fee: tx.fee(), rev_seq: u64::MAX - self.seq.fetch_add(1, Ordering::Relaxed) };
+            let key = FeeKey { fee: tx.fee(), seq: self.seq.fetch_add(1, Ordering::Relaxed) };
             // Indexes first, queue last: a reader that finds the tx in the queue finds it everywhere.
-            self.by_fee.insert(key, tx.clone());
+            self.by_fee.insert(key, Slot { sender: tx.sender(), nonce: tx.nonce() });
             pins.by_hash.insert(tx.hash(), Entry { tx: tx.clone(), key, inserted: now });
             if let Some(old) = st.insert(Entry { tx: tx.clone(), key, inserted: now }) {
                 self.unindex(&old);
@@ -224,25 +224,26 @@ impl Mempool {
     /// admitting sender's own queue is spared: evicting its tail could strand the new tx.
     fn evict_one(&self, fee: u64, spare: Address) -> bool {
         let senders = self.senders.pin();
-        for candidate in self.by_fee.iter().take(EVICT_SCAN) {
+        // Worst first: the lowest fee, and among equal fees the newest.
+        for candidate in self.by_fee.iter().rev().take(EVICT_SCAN) {
             let key = *candidate.key();
             if key.fee >= fee {
                 return false;
             }
-            let tx = candidate.value();
-            if tx.sender() == spare {
+            let slot = *candidate.value();
+            if slot.sender == spare {
                 continue;
             }
-            let Some(queue) = senders.get(&tx.sender()) else { continue };
+            let Some(queue) = senders.get(&slot.sender) else { continue };
             let mut st = queue.state.lock();
             if st.dead || st.tail().map(|t| t.key) != Some(key) {
                 continue;
             }
-            if let Some(e) = st.remove(tx.nonce(), key) {
+            if let Some(e) = st.remove(slot.nonce, key) {
                 self.unindex(&e);
                 self.metrics.evicted(EvictCause::Capacity, 1);
                 if st.is_empty() {
-                    Self::unlink(&senders, tx.sender(), queue, &mut st);
+                    Self::unlink(&senders, slot.sender, queue, &mut st);
                 }
                 return true;
             }

@@ -20,7 +20,7 @@ use commit::RecentlyCommitted;
 use crossbeam_skiplist::SkipMap;
 use gossip::Gossip;
 use metrics::Metrics;
-use sender::{Entry, FeeKey, SenderQueue};
+use sender::{Entry, FeeKey, SenderQueue, Slot};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -39,9 +39,9 @@ pub struct Mempool {
     senders: papaya::HashMap<Address, SenderQueue, KeyHasher>,
     /// Hash → entry, for `get`/`contains`, duplicate refusal and the TTL sweep.
     by_hash: papaya::HashMap<Hash, Entry, KeyHasher>,
-    /// Every pending transaction by (fee, arrival): reap walks it from the top, eviction from
-    /// the bottom.
-    by_fee: SkipMap<FeeKey, VerifiedTx>,
+    /// Every pending transaction, best first (highest fee, then oldest): reap walks it
+    /// forwards, eviction backwards.
+    by_fee: SkipMap<FeeKey, Slot>,
     recent: RecentlyCommitted,
     /// Transactions and bytes held or reserved by admissions in flight.
     size: AtomicUsize,

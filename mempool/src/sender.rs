@@ -10,18 +10,39 @@
 //! fill). Reap takes only ready transactions, eviction only the tail (highest nonce), so neither
 //! ever opens a gap in front of a ready transaction.
 use crate::{AdmitError, MempoolConfig};
-use cairn_proto::{Account, TxAction, VerifiedTx};
+use cairn_proto::{Account, Address, TxAction, VerifiedTx};
 use parking_lot::Mutex;
 use smallvec::SmallVec;
 use std::time::Instant;
 
-/// Position in the fee index: ascending fee, then newest first; iterated backwards it yields
-/// the highest fee first and, among equal fees, the oldest first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// Position in the fee index, best first: the highest fee, and among equal fees the oldest.
+/// Reap walks the index forwards, the direction a skip list steps through in O(1) (backwards,
+/// every step is a search); eviction, which runs only when the pool is full, walks it backwards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct FeeKey {
     pub fee: u64,
-    /// `u64::MAX - arrival sequence number`: unique per admitted transaction.
-    pub rev_seq: u64,
+    /// Arrival sequence number: unique per admitted transaction.
+    pub seq: u64,
+}
+
+impl Ord for FeeKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other.fee.cmp(&self.fee).then(self.seq.cmp(&other.seq))
+    }
+}
+
+impl PartialOrd for FeeKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// What the fee index holds for a pending transaction: where to find it, not the transaction
+/// itself (no reference count to touch when it is indexed, walked or dropped).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Slot {
+    pub sender: Address,
+    pub nonce: u64,
 }
 
 /// A pending transaction as every index holds it (cheap to clone: the tx is an `Arc`).
@@ -159,8 +180,10 @@ impl SenderState {
         Some(e)
     }
 
-    /// The ready chain: entries with consecutive nonces from the committed nonce, in order.
-    pub fn ready_chain(&self) -> Vec<(FeeKey, VerifiedTx)> {
+    /// The ready chain's keys and nonces: entries with consecutive nonces from the committed
+    /// nonce, in order. Keys only: reap takes the transactions themselves (`tx_at`) one by one,
+    /// as it chooses them, instead of copying (and reference-counting) a whole chain.
+    pub fn ready_keys(&self) -> Vec<(FeeKey, u64)> {
         let mut next = self.account.nonce;
         // Every entry's nonce is at least the committed one: `apply_account` drops the others.
         self.txs
@@ -168,9 +191,14 @@ impl SenderState {
             .map_while(|(nonce, e)| {
                 let ready = *nonce == next;
                 next += 1;
-                ready.then(|| (e.key, e.tx.clone()))
+                ready.then_some((e.key, *nonce))
             })
             .collect()
+    }
+
+    /// The pending transaction at `nonce`, if it is still the one with `key`.
+    pub fn tx_at(&self, nonce: u64, key: FeeKey) -> Option<VerifiedTx> {
+        self.get(nonce).filter(|e| e.key == key).map(|e| e.tx.clone())
     }
 
     /// Takes the new committed account: drops every entry with a nonce below its nonce (they
@@ -210,18 +238,18 @@ mod tests {
             action: TxAction::Transfer(Transfer { recipient: cairn_proto::Address([1; 32]), amount }),
         }
         .sign(k);
-        Entry { key: FeeKey { fee, rev_seq: u64::MAX - seq }, tx, inserted: Instant::now() }
+        Entry { key: FeeKey { fee, seq }, tx, inserted: Instant::now() }
     }
 
     #[test]
-    fn fee_key_orders_by_fee_then_oldest_last() {
-        let old = FeeKey { fee: 5, rev_seq: u64::MAX - 1 };
-        let new = FeeKey { fee: 5, rev_seq: u64::MAX - 2 };
-        let rich = FeeKey { fee: 6, rev_seq: u64::MAX - 3 };
-        // Ascending = eviction order: low fee first, and among equals the newest first.
-        let mut keys = vec![rich, old, new];
+    fn fee_key_orders_best_first() {
+        let old = FeeKey { fee: 5, seq: 1 };
+        let new = FeeKey { fee: 5, seq: 2 };
+        let rich = FeeKey { fee: 6, seq: 3 };
+        // Ascending = reap order: high fee first, and among equals the oldest first.
+        let mut keys = vec![new, old, rich];
         keys.sort();
-        assert_eq!(keys, vec![new, old, rich]);
+        assert_eq!(keys, vec![rich, old, new]);
     }
 
     #[test]
@@ -239,7 +267,7 @@ mod tests {
         assert_eq!(stale.iter().map(|e| e.tx.nonce()).collect::<Vec<_>>(), vec![0, 1]);
         assert_eq!(unpaid.iter().map(|e| e.tx.nonce()).collect::<Vec<_>>(), vec![4]);
         assert_eq!(st.pending_cost, 200);
-        assert_eq!(st.ready_chain().iter().map(|(_, t)| t.nonce()).collect::<Vec<_>>(), vec![2, 3]);
+        assert_eq!(st.ready_keys().iter().map(|(_, n)| *n).collect::<Vec<_>>(), vec![2, 3]);
         assert_eq!(st.tail().map(|e| e.tx.nonce()), Some(3));
     }
 
