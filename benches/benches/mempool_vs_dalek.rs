@@ -13,7 +13,7 @@
 //! `submit` admits into one pool per configuration, and each round's txs are committed out of
 //! it before the next round, so it times a running node's pool rather than a new one; each
 //! configuration has its own senders, so the key cache never knows them in advance.
-use cairn_benches::mempool_fixtures::{cpu_time, encoded_from_new_senders, pool, DalekInputs};
+use cairn_benches::mempool_fixtures::{cpu_time, encoded_from_new_senders, pool, txs_on_this_thread, DalekInputs};
 use cairn_mempool::Origin;
 use std::time::{Duration, Instant};
 
@@ -63,7 +63,8 @@ fn compare(rounds: u64, first_seed: u64) -> Vec<(Spent, Spent)> {
         .map(|round| {
             let seed = first_seed + 2 * round;
             let for_dalek = DalekInputs::of(&encoded_from_new_senders(TXS, seed));
-            let r = encoded_from_new_senders(TXS, seed + 1);
+            let signed = txs_on_this_thread(TXS, 1, seed + 1);
+            let r: Vec<_> = signed.iter().map(|t| t.encoded().clone()).collect();
             let time_dalek = || timed(|| assert!(for_dalek.verify(), "every signature verifies"));
             let time_submit = || timed(|| assert!(p.submit(r.clone(), Origin::Peer).iter().all(Result::is_ok)));
             let out = if round % 2 == 0 {
@@ -73,7 +74,7 @@ fn compare(rounds: u64, first_seed: u64) -> Vec<(Spent, Spent)> {
                 let s = time_submit();
                 (time_dalek(), s)
             };
-            commit_all(&p, &r);
+            commit_all(&p, &signed);
             out
         })
         .collect()
@@ -81,14 +82,10 @@ fn compare(rounds: u64, first_seed: u64) -> Vec<(Spent, Spent)> {
 
 /// Commits the round's txs, as a node's pool sees between blocks: the next round admits into a
 /// pool that has been running, not a new one.
-fn commit_all(p: &cairn_mempool::Mempool, raw: &[bytes::Bytes]) {
-    let txs: Vec<_> = raw
-        .iter()
-        .map(|r| p.get(&cairn_proto::UncheckedTx::decode(r.clone()).expect("decodes").hash).expect("pending"))
-        .collect();
+fn commit_all(p: &cairn_mempool::Mempool, txs: &[cairn_proto::VerifiedTx]) {
     let touched: Vec<_> =
         txs.iter().map(|t| (t.sender(), cairn_proto::Account { balance: u64::MAX / 2, nonce: 1 })).collect();
-    p.on_commit(&txs, &touched);
+    p.on_commit(txs, &touched);
     assert_eq!(p.status().size, 0);
 }
 

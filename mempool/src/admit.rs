@@ -89,8 +89,9 @@ impl Mempool {
             let key = FeeKey { fee: tx.fee(), seq: self.seq.fetch_add(1, Ordering::Relaxed) };
             // Indexes first, queue last: a reader that finds the tx in the queue finds it everywhere.
             self.by_fee.insert(key, Slot { sender: tx.sender(), nonce: tx.nonce() });
-            pins.by_hash.insert(tx.hash(), Entry { tx: tx.clone(), key, inserted: now });
-            if let Some(old) = st.insert(Entry { tx: tx.clone(), key, inserted: now }) {
+            let entry = Entry { tx: tx.clone(), key, inserted: now };
+            pins.by_hash.insert(tx.hash(), entry.clone());
+            if let Some(old) = st.insert(entry) {
                 self.unindex(&old);
                 self.metrics.evicted(EvictCause::Replaced, 1);
             }

@@ -116,10 +116,19 @@ impl SenderState {
         self.position(nonce).ok().map(|i| &self.txs[i].1)
     }
 
-    /// Removes and returns the entries from `nonce` up.
-    fn split_off(&mut self, nonce: u64) -> Vec<Entry> {
-        let at = self.txs.partition_point(|(n, _)| *n < nonce);
-        self.txs.drain(at..).map(|(_, e)| e).collect()
+    /// Where the entry at `nonce` is, if it is still the one with `key` (not replaced).
+    fn index_of(&self, nonce: u64, key: FeeKey) -> Option<usize> {
+        self.position(nonce).ok().filter(|&i| self.txs[i].1.key == key)
+    }
+
+    /// The index of the first entry with a nonce of at least `nonce`.
+    fn index_from(&self, nonce: u64) -> usize {
+        self.txs.partition_point(|(n, _)| *n < nonce)
+    }
+
+    /// Removes and returns the entries at `range` (indexes).
+    fn take(&mut self, range: impl std::ops::RangeBounds<usize>) -> Vec<Entry> {
+        self.txs.drain(range).map(|(_, e)| e).collect()
     }
 
     /// Checks `tx` against the account and the queue without changing anything. Returns the
@@ -171,11 +180,7 @@ impl SenderState {
 
     /// Removes the entry at `nonce` if it is the one with `key` (it may have been replaced).
     pub fn remove(&mut self, nonce: u64, key: FeeKey) -> Option<Entry> {
-        let i = self.position(nonce).ok()?;
-        if self.txs[i].1.key != key {
-            return None;
-        }
-        let (_, e) = self.txs.remove(i);
+        let (_, e) = self.txs.remove(self.index_of(nonce, key)?);
         self.pending_cost -= cost(&e.tx);
         Some(e)
     }
@@ -198,7 +203,7 @@ impl SenderState {
 
     /// The pending transaction at `nonce`, if it is still the one with `key`.
     pub fn tx_at(&self, nonce: u64, key: FeeKey) -> Option<VerifiedTx> {
-        self.get(nonce).filter(|e| e.key == key).map(|e| e.tx.clone())
+        self.index_of(nonce, key).map(|i| self.txs[i].1.tx.clone())
     }
 
     /// Takes the new committed account: drops every entry with a nonce below its nonce (they
@@ -207,8 +212,7 @@ impl SenderState {
     /// Returns (committed-or-stale entries, unpayable entries).
     pub fn apply_account(&mut self, account: Account) -> (Vec<Entry>, Vec<Entry>) {
         self.account = account;
-        let below = self.txs.partition_point(|(n, _)| *n < account.nonce);
-        let stale: Vec<Entry> = self.txs.drain(..below).map(|(_, e)| e).collect();
+        let stale = self.take(..self.index_from(account.nonce));
         let mut total = 0u128;
         let mut cut = None;
         for (nonce, e) in &self.txs {
@@ -218,7 +222,7 @@ impl SenderState {
                 break;
             }
         }
-        let unpaid = cut.map(|n| self.split_off(n)).unwrap_or_default();
+        let unpaid = cut.map(|n| self.take(self.index_from(n)..)).unwrap_or_default();
         self.pending_cost = self.txs.iter().map(|(_, e)| cost(&e.tx)).sum();
         (stale, unpaid)
     }

@@ -51,7 +51,7 @@ pub async fn run(args: LoadArgs) -> Result<Report> {
     let replies = Replies { tracker: tracker.clone(), resubmit: resubmit.clone() };
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = tokio::spawn(watcher::watch(clients[0].clone(), status.height, replies.clone(), stop.clone()));
-    // Senders: one channel per worker; the pacer deals batches round-robin.
+    // Senders: one channel per worker; the pacer and the resender deal batches in turn.
     let mut queues = vec![];
     let mut workers = vec![];
     if args.grpc.is_empty() {
@@ -79,20 +79,19 @@ pub async fn run(args: LoadArgs) -> Result<Report> {
     let batch = args.batch.clamp(1, (args.tps as usize / 20).max(1));
     let start = Instant::now();
     let stop_resending = Arc::new(AtomicBool::new(false));
-    let resender = resubmit.clone().map(|r| tokio::spawn(resend(r, queues.clone(), batch, stop_resending.clone())));
+    let mut dealer = Dealer { queues, next: 0 };
+    let resender = resubmit.clone().map(|r| tokio::spawn(resend(r, dealer.clone(), batch, stop_resending.clone())));
     let mut txs = txs.into_iter();
     let mut sent = 0usize;
-    let mut j = 0usize;
     while sent < total {
         let due = start + Duration::from_secs_f64(sent as f64 / args.tps as f64);
         tokio::time::sleep_until(due.into()).await;
         let chunk: Vec<_> = txs.by_ref().take(batch).collect();
         let len = chunk.len();
-        if queues[j % queues.len()].send(chunk).await.is_err() {
+        if !dealer.deal(chunk).await {
             break;
         }
         sent += len;
-        j += 1;
         if let Some(p) = &progress {
             p.set_position(sent as u64);
             p.set_message(progress_message(&tracker, resubmit.as_deref()));
@@ -117,7 +116,7 @@ pub async fn run(args: LoadArgs) -> Result<Report> {
     if let Some(r) = resender {
         r.await.ok();
     }
-    drop(queues);
+    drop(dealer);
     for w in workers {
         w.await.ok();
     }
@@ -149,21 +148,30 @@ pub async fn run(args: LoadArgs) -> Result<Report> {
     })
 }
 
-/// Every 100 ms, deals the held txs that a node should now accept to the senders, round-robin.
-async fn resend(
-    resubmit: Arc<Resubmit>,
+/// Hands batches to the sender workers in turn (one channel per worker).
+#[derive(Clone)]
+struct Dealer {
     queues: Vec<mpsc::Sender<sender::Batch>>,
-    batch: usize,
-    stop: Arc<AtomicBool>,
-) {
-    let mut j = 0usize;
+    next: usize,
+}
+
+impl Dealer {
+    /// False once the workers are gone.
+    async fn deal(&mut self, batch: sender::Batch) -> bool {
+        let queue = &self.queues[self.next % self.queues.len()];
+        self.next += 1;
+        queue.send(batch).await.is_ok()
+    }
+}
+
+/// Every 100 ms, deals the held txs that a node should now accept to the senders.
+async fn resend(resubmit: Arc<Resubmit>, mut dealer: Dealer, batch: usize, stop: Arc<AtomicBool>) {
     while !stop.load(Relaxed) {
         tokio::time::sleep(Duration::from_millis(100)).await;
         for chunk in resubmit.due(Instant::now()).chunks(batch) {
-            if queues[j % queues.len()].send(chunk.to_vec()).await.is_err() {
+            if !dealer.deal(chunk.to_vec()).await {
                 return;
             }
-            j += 1;
         }
     }
 }
