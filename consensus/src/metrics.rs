@@ -13,6 +13,8 @@ pub enum DropReason {
     BadSignature,
     /// A proposal not signed by the proposer of its (height, round).
     WrongProposer,
+    /// A vote or proposal for a round further ahead than `max_future_rounds` allows.
+    FutureRound,
 }
 
 impl DropReason {
@@ -21,6 +23,7 @@ impl DropReason {
             DropReason::NotValidator => "not_validator",
             DropReason::BadSignature => "bad_signature",
             DropReason::WrongProposer => "wrong_proposer",
+            DropReason::FutureRound => "future_round",
         }
     }
 }
@@ -32,7 +35,8 @@ pub struct ConsensusStats {
     pub votes_dropped: u64,
     pub proposals_accepted: u64,
     pub proposals_dropped: u64,
-    /// Distinct (validator, height, round, kind) equivocations detected.
+    /// Distinct (validator, height, round, kind) vote equivocations and conflicting
+    /// proposals detected.
     pub equivocations: u64,
     pub decisions: u64,
     /// Rounds started after round 0 (timeouts or round skips).

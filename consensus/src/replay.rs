@@ -3,7 +3,7 @@
 //! signed before the whole log is known. Also the logging of valid blocks (L36).
 use crate::state::Consensus;
 use crate::{Output, Step, WalEntry};
-use cairn_proto::VoteKind;
+use cairn_proto::{Vote, VoteKind};
 
 impl Consensus {
     /// Records a WAL entry of this height (signed by the previous incarnation).
@@ -26,21 +26,51 @@ impl Consensus {
             }
             WalEntry::Vote(v) => {
                 self.own.record_vote(v.clone());
-                let power = self.validators.power_of(&v.validator);
-                if power > 0 {
-                    let _ = self.votes.add(v, power);
-                }
+                self.count_replayed(v);
+            }
+            WalEntry::SeenVote(v) => {
+                self.logged_votes.insert((v.validator, v.round, v.kind));
+                self.count_replayed(v);
             }
         }
     }
 
+    fn count_replayed(&mut self, v: Vote) {
+        let power = self.validators.power_of(&v.validator);
+        if power > 0 {
+            let _ = self.votes.add(v, power);
+        }
+    }
+
     /// Logs the proposal of `round` as a valid block before we precommit or remember it
-    /// (L36), unless its block is in the WAL already: after a crash we must still hold the
-    /// block we are locked on, to re-propose it.
+    /// (L36), with the others' prevotes of its polka: after a crash we must still hold the block we are locked on, to re-propose it, and the
+    /// polka that makes the others accept the re-proposal (L28).
     pub(crate) fn log_valid_block(&mut self, round: u32) {
         let Some(info) = self.proposals.get(&round) else { return };
-        if self.key.is_some() && self.logged_blocks.insert(info.hash) {
+        if self.key.is_none() {
+            return;
+        }
+        // The block may be in the WAL already (our own proposal, or an earlier round's polka);
+        // the polka of this round is not. (Called once per round, from L36.)
+        if self.logged_blocks.insert(info.hash) {
             self.out.push(Output::WalAppend(WalEntry::ValidBlock(info.proposal.clone())));
+        }
+        let me = self.address();
+        let polka: Vec<Vote> = self
+            .votes
+            .votes_for(round, VoteKind::Prevote, info.hash)
+            .filter(|v| Some(v.validator) != me)
+            .cloned()
+            .collect();
+        for v in &polka {
+            self.log_seen(v);
+        }
+    }
+
+    /// Logs another validator's vote once (validators only: an observer never re-proposes).
+    pub(crate) fn log_seen(&mut self, v: &Vote) {
+        if self.key.is_some() && self.logged_votes.insert((v.validator, v.round, v.kind)) {
+            self.out.push(Output::WalAppend(WalEntry::SeenVote(v.clone())));
         }
     }
 

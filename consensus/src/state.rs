@@ -25,6 +25,8 @@ pub(crate) enum Once {
     L34PrevoteTimeout,
     L36Polka,
     L47PrecommitTimeout,
+    /// A second, different proposal of this round's proposer was reported.
+    ConflictingProposal,
 }
 
 /// A Tendermint validator (or observer) for one chain: feed it `Input`s, carry out the
@@ -36,6 +38,9 @@ pub struct Consensus {
     pub(crate) validators: ValidatorSet,
     /// Our key, if we are in the validator set (otherwise we only observe).
     pub(crate) key: Option<Keypair>,
+    /// No signature below this height: set from the signing-state file kept apart from the
+    /// data, when the WAL cannot say what was signed there (a wiped or restored data dir).
+    pub(crate) sign_from_height: u64,
     pub(crate) height: u64,
     pub(crate) round: u32,
     pub(crate) step: Step,
@@ -49,6 +54,8 @@ pub struct Consensus {
     pub(crate) once: BTreeSet<(u32, Once)>,
     /// Blocks of this height already in the WAL (own proposals and valid blocks).
     pub(crate) logged_blocks: BTreeSet<Hash>,
+    /// Others' votes of this height already in the WAL (`WalEntry::SeenVote`).
+    pub(crate) logged_votes: BTreeSet<(Address, u32, VoteKind)>,
     /// WAL entries were replayed; restore round, step and lock before the next input.
     pub(crate) replay_pending: bool,
     pub(crate) out: Vec<Output>,
@@ -67,6 +74,7 @@ impl Consensus {
             votes: VoteKeeper::new(validators.total_power()),
             validators,
             key,
+            sign_from_height: 0,
             height: 0,
             round: 0,
             step: Step::Commit,
@@ -76,6 +84,7 @@ impl Consensus {
             own: SignLog::default(),
             once: BTreeSet::new(),
             logged_blocks: BTreeSet::new(),
+            logged_votes: BTreeSet::new(),
             replay_pending: false,
             out: Vec::new(),
             stats: ConsensusStats::default(),
@@ -99,6 +108,9 @@ impl Consensus {
     pub fn height(&self) -> u64 {
         self.height
     }
+    pub fn chain_id(&self) -> &str {
+        &self.chain_id
+    }
     pub fn round(&self) -> u32 {
         self.round
     }
@@ -115,6 +127,25 @@ impl Consensus {
     }
     pub fn stats(&self) -> &ConsensusStats {
         &self.stats
+    }
+
+    /// Never sign anything below `height`. The node sets this at start when its signing-state
+    /// file records signatures at heights its WAL no longer holds: it then only observes those
+    /// heights (and still decides and commits them), so it cannot sign twice for one of them.
+    pub fn refuse_signing_below(&mut self, height: u64) {
+        self.sign_from_height = self.sign_from_height.max(height);
+    }
+
+    /// How much the state machine holds for the current height: (rounds with votes, votes,
+    /// proposals). Bounded by the validator count and `max_future_rounds` (see `VoteKeeper`).
+    pub fn held(&self) -> (usize, usize, usize) {
+        let (rounds, votes) = self.votes.size();
+        (rounds, votes, self.proposals.len())
+    }
+
+    /// Whether this validator may sign at the current height (see `refuse_signing_below`).
+    fn may_sign(&self) -> bool {
+        self.height >= self.sign_from_height
     }
 
     /// Processes one input and returns what the node must do, in order.
@@ -156,6 +187,7 @@ impl Consensus {
         self.own = SignLog::default();
         self.once.clear();
         self.logged_blocks.clear();
+        self.logged_votes.clear();
         self.replay_pending = false;
         self.start_round(0);
     }
@@ -197,6 +229,9 @@ impl Consensus {
 
     /// Signs (through the guard), logs and broadcasts a proposal of `block` for this round (L19).
     fn propose(&mut self, block: Block, pol_round: Option<u32>) {
+        if !self.may_sign() {
+            return;
+        }
         let Some(key) = &self.key else { return };
         let signed = self.own.sign_proposal(key, &self.chain_id, self.height, self.round, pol_round, block);
         let proposal = match signed {
@@ -231,6 +266,9 @@ impl Consensus {
     /// Signs (through the guard), logs, broadcasts and counts our vote; returns the value
     /// actually voted for (the guard may hand back an earlier vote), `None` if nothing was sent.
     pub(crate) fn vote(&mut self, kind: VoteKind, value: Option<Hash>) -> Option<Option<Hash>> {
+        if !self.may_sign() {
+            return None;
+        }
         let key = self.key.as_ref()?;
         let vote = match self.own.sign_vote(key, &self.chain_id, self.height, self.round, kind, value) {
             Signed::New(v) => {
@@ -267,8 +305,15 @@ impl Consensus {
     }
 
     fn on_proposal(&mut self, p: Proposal, valid: bool) {
-        if p.height != self.height || self.proposals.contains_key(&p.round) {
-            return; // other height, duplicate, or a second proposal of an equivocating proposer
+        if p.height != self.height {
+            return;
+        }
+        let first = self.proposals.get(&p.round).map(|info| info.hash);
+        if first == Some(p.block.hash()) {
+            return; // a gossip duplicate
+        }
+        if p.round > self.round.saturating_add(self.config.max_future_rounds) {
+            return self.drop_msg(DropReason::FutureRound, true);
         }
         if p.proposer != self.validators.proposer(self.height, p.round).address {
             return self.drop_msg(DropReason::WrongProposer, true);
@@ -276,8 +321,25 @@ impl Consensus {
         if self.config.verify_signatures && p.verify(&self.chain_id).is_err() {
             return self.drop_msg(DropReason::BadSignature, true);
         }
+        if first.is_some() {
+            return self.conflicting_proposal(p);
+        }
         self.stats.proposals_accepted += 1;
         self.store_proposal(p, valid);
+    }
+
+    /// One proposal per proposer and round: the first is kept; a second, different one
+    /// (signed by the same proposer) is reported once per round and dropped.
+    fn conflicting_proposal(&mut self, second: Proposal) {
+        self.drop_msg(DropReason::WrongProposer, true);
+        if !self.once.insert((second.round, Once::ConflictingProposal)) {
+            return;
+        }
+        let Some(first) = self.proposals.get(&second.round).map(|i| i.proposal.clone()) else { return };
+        tracing::warn!(proposer = %second.proposer, height = second.height, round = second.round, "conflicting proposals");
+        self.stats.equivocations += 1;
+        self.metrics.equivocation();
+        self.out.push(Output::ConflictingProposal { first: Box::new(first), second: Box::new(second) });
     }
 
     fn on_vote(&mut self, v: Vote) {
@@ -288,10 +350,18 @@ impl Consensus {
         if power == 0 {
             return self.drop_msg(DropReason::NotValidator, false);
         }
+        if !self.votes.admits(&v, self.round, self.config.max_future_rounds) {
+            return self.drop_msg(DropReason::FutureRound, false);
+        }
         if self.config.verify_signatures && v.verify(&self.chain_id).is_err() {
             return self.drop_msg(DropReason::BadSignature, false);
         }
         self.stats.votes_accepted += 1;
+        // A precommit for a block is kept across restarts: the 2f+1 that decide a height may
+        // be together only here (see wal.rs).
+        if v.kind == VoteKind::Precommit && v.block_hash.is_some() {
+            self.log_seen(&v);
+        }
         if let Some(ev) = self.votes.add(v, power) {
             self.report(ev);
         }
@@ -329,25 +399,30 @@ impl Consensus {
         }
     }
 
-    /// Re-sends our proposal of this round, all our votes of this round, our votes for a
-    /// block in earlier rounds, and the polka behind our valid value: gossip may have lost
-    /// them. Old block votes stay useful — a re-proposal needs the prevotes of its
-    /// `pol_round` (L28) and a decision the precommits of its round (L49), whatever the
-    /// current round — while old nil votes never matter.
+    /// Re-sends our proposal of this round, all our votes of this height, and the polka behind
+    /// our valid value: gossip may have lost them. Old block votes stay useful — a re-proposal
+    /// needs the prevotes of its `pol_round` (L28) and a decision the precommits of its round
+    /// (L49), whatever the current round — and so do old nil votes: a validator still in an
+    /// earlier round needs 2f+1 precommits of that round, whatever their values, to time out
+    /// of it (L47). With f validators down, the other 2f+1 are all needed; a lost nil
+    /// precommit, never sent again, left them waiting in different rounds for ever (found by
+    /// the simulator once it kept validators down after GST).
     pub(crate) fn rebroadcast(&mut self) {
         if let Some((vr, hash)) = self.valid {
             self.relay_pol(vr, hash);
+            // The block behind our valid value too: a validator that holds a decision quorum
+            // for it (L49) may never have received it.
+            if let Some(p) =
+                self.proposals.get(&vr).filter(|p| p.hash == hash && Some(p.proposal.proposer) != self.address())
+            {
+                self.out.push(Output::Broadcast(ConsensusMessage::Proposal(p.proposal.clone())));
+            }
         }
         if let Some(p) = self.own.proposal(self.round) {
             self.out.push(Output::Broadcast(ConsensusMessage::Proposal(p.clone())));
         }
-        let round = self.round;
-        let votes: Vec<Output> = self
-            .own
-            .votes()
-            .filter(|v| v.round == round || v.block_hash.is_some())
-            .map(|v| Output::Broadcast(ConsensusMessage::Vote(v.clone())))
-            .collect();
+        let votes: Vec<Output> =
+            self.own.votes().map(|v| Output::Broadcast(ConsensusMessage::Vote(v.clone()))).collect();
         self.out.extend(votes);
     }
 

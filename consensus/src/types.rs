@@ -21,6 +21,11 @@ pub struct ConsensusConfig {
     /// Check vote and proposal signatures. Only turn off when the caller has already checked
     /// them (a batch verifier in the node) or in benchmarks; never for untrusted input.
     pub verify_signatures: bool,
+    /// How many rounds above the current one each validator may have votes kept in, and how
+    /// far ahead a proposal may be (CometBFT's peer catch-up rounds). A byzantine validator can
+    /// otherwise make us keep votes and blocks for any number of future rounds; correct ones
+    /// only ever need one (their current round, which L55 uses to pull us forward).
+    pub max_future_rounds: u32,
 }
 
 impl Default for ConsensusConfig {
@@ -32,6 +37,7 @@ impl Default for ConsensusConfig {
             timeout_delta: Duration::from_millis(500),
             timeout_rebroadcast: Duration::from_secs(2),
             verify_signatures: true,
+            max_future_rounds: 2,
         }
     }
 }
@@ -130,6 +136,12 @@ pub enum Output {
     },
     /// A validator signed two different votes for one (height, round, kind).
     Evidence(DuplicateVoteEvidence),
+    /// The proposer of (height, round) signed two different proposals; both signatures
+    /// checked. The first is kept, the second dropped.
+    ConflictingProposal {
+        first: Box<Proposal>,
+        second: Box<Proposal>,
+    },
     /// Informational, for metrics and logs.
     NewRound {
         height: u64,

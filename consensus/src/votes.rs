@@ -116,6 +116,41 @@ impl VoteKeeper {
         evidence
     }
 
+    /// Whether `v` may be kept: votes for this round and earlier always; for a later round
+    /// only while its validator has votes in fewer than `max_future` distinct later rounds
+    /// (or already in this one). Without the cap one byzantine validator could make us keep
+    /// a tally for every future round number.
+    pub(crate) fn admits(&self, v: &Vote, current: u32, max_future: u32) -> bool {
+        if v.round <= current {
+            return true;
+        }
+        let mut ahead = 0;
+        for (round, r) in self.rounds.range(current + 1..) {
+            if r.voters.contains(&v.validator) {
+                if *round == v.round {
+                    return true;
+                }
+                ahead += 1;
+            }
+        }
+        ahead < max_future
+    }
+
+    /// (rounds with votes, votes kept).
+    pub(crate) fn size(&self) -> (usize, usize) {
+        let votes = self
+            .rounds
+            .values()
+            .map(|r| {
+                [&r.prevotes, &r.precommits]
+                    .iter()
+                    .map(|t| t.votes.values().map(Vec::len).sum::<usize>())
+                    .sum::<usize>()
+            })
+            .sum();
+        (self.rounds.len(), votes)
+    }
+
     fn is_quorum(&self, power: u64) -> bool {
         power as u128 * 3 > self.total_power as u128 * 2
     }
@@ -211,6 +246,22 @@ mod tests {
         assert!(!k.has_quorum_any(2, VoteKind::Precommit));
         k.add(vote(2, VoteKind::Precommit, 2, a), 1);
         assert_eq!(k.quorum_value(2, VoteKind::Precommit), Some(a));
+    }
+
+    #[test]
+    fn a_validator_fills_at_most_max_future_rounds_ahead() {
+        let mut k = VoteKeeper::new(4);
+        for round in [3, 7] {
+            let v = vote(0, VoteKind::Prevote, round, None);
+            assert!(k.admits(&v, 1, 2));
+            k.add(v, 1);
+        }
+        assert!(!k.admits(&vote(0, VoteKind::Prevote, 9, None), 1, 2), "a third future round");
+        assert!(k.admits(&vote(0, VoteKind::Precommit, 7, None), 1, 2), "a round it holds already");
+        assert!(k.admits(&vote(1, VoteKind::Prevote, 9, None), 1, 2), "another validator");
+        assert!(k.admits(&vote(0, VoteKind::Prevote, 9, None), 3, 2), "once we moved on");
+        assert!(k.admits(&vote(0, VoteKind::Prevote, 0, None), 1, 2), "past rounds");
+        assert_eq!(k.size(), (2, 2));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The node's configuration: `config.toml` in the home directory, every key overridable by a
 //! `CAIRN_…` environment variable (`CAIRN_RPC__JSONRPC_ADDR=…`: sections joined by `__`).
 use anyhow::{bail, Context, Result};
+use cairn_engine::EngineConfig;
 use cairn_mempool::MempoolConfig;
 use cairn_rpc::RpcConfig;
 use cairn_state::StateConfig;
@@ -14,7 +15,7 @@ pub struct NodeConfig {
     pub moniker: String,
     pub p2p: P2pConfig,
     pub rpc: RpcConfig,
-    pub consensus: ConsensusSection,
+    pub consensus: EngineConfig,
     pub mempool: MempoolConfig,
     pub state: StateConfig,
     pub log: LogSection,
@@ -35,21 +36,6 @@ pub struct P2pConfig {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct ConsensusSection {
-    pub timeout_propose_ms: u64,
-    pub timeout_prevote_ms: u64,
-    pub timeout_precommit_ms: u64,
-    pub timeout_delta_ms: u64,
-    /// When the mempool is empty, the proposer waits this long before proposing an empty block.
-    pub empty_block_interval_ms: u64,
-    pub max_block_txs: usize,
-    pub max_block_bytes: usize,
-    /// A proposal whose timestamp is further than this ahead of our clock is refused.
-    pub max_clock_drift_ms: u64,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
 pub struct LogSection {
     /// "text" or "json".
     pub format: String,
@@ -63,7 +49,7 @@ impl Default for NodeConfig {
             moniker: "cairn".into(),
             p2p: P2pConfig::default(),
             rpc: RpcConfig::default(),
-            consensus: ConsensusSection::default(),
+            consensus: EngineConfig::default(),
             mempool: MempoolConfig::default(),
             state: StateConfig::default(),
             log: LogSection::default(),
@@ -81,21 +67,6 @@ impl Default for P2pConfig {
             mesh_n_high: 12,
             max_message_bytes: 8 << 20,
             max_peers: 64,
-        }
-    }
-}
-
-impl Default for ConsensusSection {
-    fn default() -> Self {
-        ConsensusSection {
-            timeout_propose_ms: 3000,
-            timeout_prevote_ms: 1000,
-            timeout_precommit_ms: 1000,
-            timeout_delta_ms: 500,
-            empty_block_interval_ms: 1000,
-            max_block_txs: 10_000,
-            max_block_bytes: 4 << 20,
-            max_clock_drift_ms: 2000,
         }
     }
 }
@@ -134,8 +105,9 @@ impl NodeConfig {
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bail!("log.format must be \"text\" or \"json\", not {:?}", self.log.format);
         }
-        if self.consensus.max_block_txs == 0 || self.mempool.max_txs == 0 {
-            bail!("consensus.max_block_txs and mempool.max_txs must be positive");
+        self.consensus.check().map_err(anyhow::Error::msg)?;
+        if self.mempool.max_txs == 0 {
+            bail!("mempool.max_txs must be positive");
         }
         Ok(())
     }

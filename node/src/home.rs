@@ -1,5 +1,5 @@
-//! A node's home directory: `config.toml`, `genesis.json`, `validator_key.json` (0600) and
-//! `data/` (RocksDB state, consensus WAL).
+//! A node's home directory: `config.toml`, `genesis.json`, `validator_key.json` (0600),
+//! `signing_state.json` (0600, the highest point signed) and `data/` (RocksDB state, consensus WAL).
 use crate::config::NodeConfig;
 use anyhow::{bail, Context, Result};
 use cairn_proto::{Address, Genesis, Keypair};
@@ -48,6 +48,10 @@ impl Home {
     }
     pub fn wal(&self) -> PathBuf {
         self.0.join("data").join("consensus.wal")
+    }
+    /// Kept outside `data/` on purpose: it must survive a wiped or restored data directory.
+    pub fn sign_state(&self) -> PathBuf {
+        self.0.join("signing_state.json")
     }
 
     /// Fails with a hint when the directory is not an initialised home.

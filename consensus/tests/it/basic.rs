@@ -157,11 +157,13 @@ fn a_restarted_validator_keeps_its_lock_and_never_signs_twice() {
         wal.extend(wal_in(&out));
     }
     assert_eq!(c.locked(), Some((0, x.hash())));
-    // Logged: the prevote, the block it locks on (before the precommit), the precommit.
+    // Logged: the prevote, the block it locks on and the others' two prevotes of its polka
+    // (before the precommit), the precommit.
     assert!(matches!(
         wal.as_slice(),
-        [WalEntry::Vote(pv), WalEntry::ValidBlock(p), WalEntry::Vote(pc)]
+        [WalEntry::Vote(pv), WalEntry::ValidBlock(p), WalEntry::SeenVote(a), WalEntry::SeenVote(b), WalEntry::Vote(pc)]
             if pv.kind == VoteKind::Prevote && p.block.hash() == x.hash() && pc.kind == VoteKind::Precommit
+                && a.block_hash == Some(x.hash()) && b.block_hash == Some(x.hash()) && a.validator != b.validator
     ));
 
     // kill -9, restart, replay.

@@ -47,9 +47,13 @@ impl NodeApi for Api {
 
     async fn submit(&self, txs: Vec<Bytes>) -> Vec<Result<Hash, TxRejection>> {
         let mempool = self.mempool.clone();
-        tokio::task::spawn_blocking(move || mempool.submit(txs, Origin::Local))
+        let results = tokio::task::spawn_blocking(move || mempool.submit(txs, Origin::Local))
             .await
-            .unwrap_or_else(|e| panic!("mempool admission panicked: {e}"))
+            .unwrap_or_else(|e| panic!("mempool admission panicked: {e}"));
+        if results.iter().any(Result::is_ok) {
+            self.shared.txs_admitted(); // wakes an idle proposer
+        }
+        results
     }
 
     fn tx(&self, hash: &Hash) -> TxStatus {

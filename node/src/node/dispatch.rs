@@ -1,14 +1,21 @@
 //! Routes network events: consensus messages are decoded (proposal txs verified, reusing the
-//! mempool's already-verified ones) and passed to the driver; tx batches go through mempool
+//! mempool's already-verified ones) and passed to the engine; tx batches go through mempool
 //! admission; sync requests are answered from the block store; evidence is checked and kept.
+//!
+//! Work from peers is bounded: decoding and admission run on blocking threads, at most
+//! `workers` at a time for each kind (consensus messages apart from tx batches, so a tx flood
+//! cannot delay votes). When all are busy the dispatcher waits, the network's event queue fills
+//! and the network applies its own backpressure — instead of piling up tasks in memory.
 use super::driver::DriverEvent;
 use super::shared::Shared;
+use super::sync::StoreSource;
+use cairn_engine::{sync, Event};
 use cairn_mempool::{Mempool, Origin};
 use cairn_network::{NetworkEvent, NetworkHandle};
 use cairn_proto::{ConsensusMessage, DuplicateVoteEvidence, RejectReason};
 use cairn_state::State;
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 
 pub struct Dispatcher {
     pub net: NetworkHandle,
@@ -16,29 +23,45 @@ pub struct Dispatcher {
     pub state: State,
     pub shared: Arc<Shared>,
     pub driver: mpsc::Sender<DriverEvent>,
+    /// Blocking tasks in flight per kind of work.
+    pub workers: usize,
+    /// Sync answers: at most this many blocks and about this many bytes.
+    pub sync_max_blocks: u32,
+    pub sync_max_bytes: usize,
 }
 
 impl Dispatcher {
     pub async fn run(self, mut events: mpsc::Receiver<NetworkEvent>) {
+        let consensus_work = Arc::new(Semaphore::new(self.workers));
+        let tx_work = Arc::new(Semaphore::new(self.workers));
         while let Some(ev) = events.recv().await {
             match ev {
                 NetworkEvent::Consensus { from, msg } => {
+                    let Ok(permit) = consensus_work.clone().acquire_owned().await else { return };
                     let (mempool, driver, net) = (self.mempool.clone(), self.driver.clone(), self.net.clone());
                     // Proposals carry whole blocks: decode them off the async threads.
-                    tokio::task::spawn_blocking(move || match ConsensusMessage::from_pb(msg, |h| mempool.get(h)) {
-                        Ok(m) => {
-                            let _ = driver.blocking_send(DriverEvent::Message(m));
-                        }
-                        Err(e) => {
-                            tracing::debug!(%from, "undecodable consensus message: {e}");
-                            net.report_misbehaviour(from, "invalid_block");
+                    tokio::task::spawn_blocking(move || {
+                        let _permit = permit;
+                        match ConsensusMessage::from_pb(msg, |h| mempool.get(h)) {
+                            Ok(msg) => {
+                                let _ = driver.blocking_send(DriverEvent::Engine(Event::Message { from, msg }));
+                            }
+                            Err(e) => {
+                                tracing::debug!(%from, "undecodable consensus message: {e}");
+                                net.report_misbehaviour(from, "invalid_block");
+                            }
                         }
                     });
                 }
                 NetworkEvent::TxBatch { from, txs } => {
-                    let (mempool, net) = (self.mempool.clone(), self.net.clone());
+                    let Ok(permit) = tx_work.clone().acquire_owned().await else { return };
+                    let (mempool, net, shared) = (self.mempool.clone(), self.net.clone(), self.shared.clone());
                     tokio::task::spawn_blocking(move || {
+                        let _permit = permit;
                         let results = mempool.submit(txs, Origin::Peer);
+                        if results.iter().any(Result::is_ok) {
+                            shared.txs_admitted();
+                        }
                         let forged = results
                             .iter()
                             .any(|r| matches!(r, Err(e) if matches!(e.reason, RejectReason::InvalidSignature | RejectReason::MalformedTx)));
@@ -48,9 +71,12 @@ impl Dispatcher {
                     });
                 }
                 NetworkEvent::SyncRequest { from: _, req, reply } => {
-                    let state = self.state.clone();
+                    let Ok(permit) = consensus_work.clone().acquire_owned().await else { return };
+                    let (state, max_blocks, max_bytes) =
+                        (self.state.clone(), self.sync_max_blocks, self.sync_max_bytes);
                     tokio::task::spawn_blocking(move || {
-                        let _ = reply.send(super::sync::serve(&state, &req));
+                        let _permit = permit;
+                        let _ = reply.send(sync::serve(&StoreSource(&state), &req, max_blocks, max_bytes));
                     });
                 }
                 // The network's gossip validator has verified both signed votes already.

@@ -1,27 +1,29 @@
 //! `cairn start`: composes state, mempool, network, consensus and RPC into a running node, and
 //! shuts it down cleanly on SIGINT/SIGTERM (the driver stops, RocksDB is flushed and closed).
 mod api;
-mod blocks;
 mod dispatch;
 mod driver;
+mod host;
 mod metrics;
 mod shared;
+mod sign_state;
 mod sync;
 pub mod wal;
 
 use crate::config::NodeConfig;
 use crate::home::Home;
 use anyhow::{Context, Result};
-use cairn_consensus::{Consensus, ConsensusConfig};
+use cairn_consensus::{Consensus, WalEntry};
+use cairn_engine::Engine;
 use cairn_mempool::{AccountSource, Mempool, MempoolConfig};
 use cairn_network::NetworkConfig;
 use cairn_proto::{Account, Address, Hash};
 use cairn_state::State;
-use driver::{Driver, DriverEvent};
+use driver::DriverEvent;
 use shared::{Shared, Tip};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 
 /// The mempool reads committed accounts straight from the state store.
 struct StateAccounts(State);
@@ -30,10 +32,6 @@ impl AccountSource for StateAccounts {
     fn account(&self, address: &Address) -> Account {
         self.0.account(address)
     }
-}
-
-fn ms(v: u64) -> Duration {
-    Duration::from_millis(v)
 }
 
 pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
@@ -59,7 +57,7 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
         }
     };
     tracing::info!(height = tip.height, chain_id, validator = me.is_some(), "state opened");
-    let shared = Arc::new(Shared::new(tip));
+    let shared = Arc::new(Shared::new(tip.clone()));
 
     let mempool = Arc::new(Mempool::new(
         MempoolConfig { chain_id: chain_id.clone(), ..cfg.mempool.clone() },
@@ -83,49 +81,44 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
         max_peers: p.max_peers,
         ..NetworkConfig::default()
     };
+    let net_cfg_sync_blocks = net_cfg.sync_max_blocks;
     let (net, net_events) = cairn_network::start(net_cfg, &key, &chain_id, validators.clone(), &registry)
         .await
         .with_context(|| format!("cannot start p2p on {} (port in use?)", p.listen_addr))?;
 
-    let c = &cfg.consensus;
+    // Every vote and proposal reaches consensus only through the network's gossip validator,
+    // which has already checked its signer and signature: checking again here would verify
+    // each signature twice on the hot path.
     let consensus = Consensus::with_registry(
-        ConsensusConfig {
-            timeout_propose: ms(c.timeout_propose_ms + c.empty_block_interval_ms),
-            timeout_prevote: ms(c.timeout_prevote_ms),
-            timeout_precommit: ms(c.timeout_precommit_ms),
-            timeout_delta: ms(c.timeout_delta_ms),
-            // Every vote and proposal reaches consensus only through the network's gossip
-            // validator, which has already checked its signer and signature: checking again
-            // here would verify each signature twice on the hot path.
-            verify_signatures: false,
-            ..ConsensusConfig::default()
-        },
+        cfg.consensus.consensus(false),
         chain_id.clone(),
         validators.clone(),
         me.map(|_| key.clone()),
         &registry,
     )?;
-    let metrics = metrics::NodeMetrics::new(&registry)?;
     let (wal, wal_records) = driver_wal(home)?;
-    let (driver_tx, driver_rx) = mpsc::channel::<DriverEvent>(4096);
-    let behind = Arc::new(Notify::new());
-    let driver = Driver::new(
-        consensus,
+    let wal_entries = wal_records
+        .iter()
+        .map(|r| WalEntry::decode(r))
+        .collect::<Result<Vec<_>, _>>()
+        .context("the consensus WAL holds a record that does not decode")?;
+    let (sign_state, signed) = sign_state::SignStateFile::open(&home.sign_state())?;
+    let (driver_tx, driver_rx) = mpsc::channel::<DriverEvent>(cfg.consensus.event_queue);
+    let host = host::NodeHost {
+        state: state.clone(),
+        mempool: mempool.clone(),
+        net: net.clone(),
+        shared: shared.clone(),
+        events: driver_tx.clone(),
+        rt: tokio::runtime::Handle::current(),
         wal,
-        state.clone(),
-        mempool.clone(),
-        net.clone(),
-        shared.clone(),
-        cfg.consensus.clone(),
-        chain_id.clone(),
-        me,
-        driver_tx.clone(),
-        metrics,
-        behind.clone(),
-    );
+        sign_state,
+        metrics: metrics::NodeMetrics::new(&registry)?,
+    };
+    let engine = Engine::new(host, consensus, cfg.consensus.clone(), validators.clone(), tip);
     let driver_thread = std::thread::Builder::new()
         .name("consensus".into())
-        .spawn(move || driver.run(wal_records, driver_rx))
+        .spawn(move || driver::run(engine, wal_entries, signed, driver_rx))
         .context("cannot start the consensus thread")?;
 
     tokio::spawn(
@@ -135,6 +128,9 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
             state: state.clone(),
             shared: shared.clone(),
             driver: driver_tx.clone(),
+            workers: cfg.consensus.peer_workers,
+            sync_max_blocks: net_cfg_sync_blocks,
+            sync_max_bytes: p.max_message_bytes * 3 / 4,
         }
         .run(net_events),
     );
@@ -147,7 +143,7 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
             chain_id: chain_id.clone(),
             validators: validators.clone(),
             driver: driver_tx.clone(),
-            behind,
+            batch: net_cfg_sync_blocks,
         }
         .run(),
     );

@@ -1,25 +1,18 @@
-//! State shared between the consensus driver (the only writer) and the RPC, sync and network
-//! tasks (readers): the chain tip, the new-heads feed, evidence, and liveness clocks.
-use cairn_proto::{DuplicateVoteEvidence, Hash};
+//! State shared between the consensus driver (the only writer of the tip) and the RPC, sync
+//! and network tasks: the chain tip, the new-heads feed, evidence, liveness clocks, the sync
+//! trigger and the admission signal that wakes an idle proposer.
+pub use cairn_engine::Tip;
+use cairn_network::PeerId;
+use cairn_proto::DuplicateVoteEvidence;
 use cairn_rpc::NewHead;
 use parking_lot::{Mutex, RwLock};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, Notify};
 
 /// How much evidence is kept for `chain_getEvidence`.
 const MAX_EVIDENCE: usize = 1000;
-
-/// The latest finalized block as seen by this node.
-#[derive(Clone, Debug)]
-pub struct Tip {
-    pub height: u64,
-    pub hash: Hash,
-    /// State root after executing `height`.
-    pub state_root: Hash,
-    pub timestamp_ms: u64,
-}
 
 pub struct Shared {
     tip: RwLock<Tip>,
@@ -28,6 +21,11 @@ pub struct Shared {
     syncing: AtomicBool,
     /// Last time consensus moved: a commit, a new round, or a vote/proposal processed.
     last_progress: Mutex<Instant>,
+    /// The engine saw messages of later heights: sync now, preferably from this peer.
+    sync_wanted: Notify,
+    sync_hint: Mutex<Option<PeerId>>,
+    /// Transactions were admitted to the mempool.
+    admitted: Notify,
 }
 
 impl Shared {
@@ -38,7 +36,32 @@ impl Shared {
             evidence: Mutex::new(VecDeque::new()),
             syncing: AtomicBool::new(false),
             last_progress: Mutex::new(Instant::now()),
+            sync_wanted: Notify::new(),
+            sync_hint: Mutex::new(None),
+            admitted: Notify::new(),
         }
+    }
+
+    /// Asks the sync task to run now (from `peer`, if given).
+    pub fn sync_wanted(&self, peer: Option<PeerId>) {
+        *self.sync_hint.lock() = peer;
+        self.sync_wanted.notify_one();
+    }
+
+    /// Waits for `sync_wanted`; returns the peer hint.
+    pub async fn wait_sync_wanted(&self) -> Option<PeerId> {
+        self.sync_wanted.notified().await;
+        self.sync_hint.lock().take()
+    }
+
+    /// Wakes everything waiting in `admissions` (an idle proposer).
+    pub fn txs_admitted(&self) {
+        self.admitted.notify_waiters();
+    }
+
+    /// Completes at the next `txs_admitted` after this call.
+    pub fn admissions(&self) -> tokio::sync::futures::Notified<'_> {
+        self.admitted.notified()
     }
 
     pub fn tip(&self) -> Tip {

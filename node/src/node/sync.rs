@@ -1,20 +1,19 @@
-//! Block sync: a lagging or restarted node asks peers for certified blocks after its tip,
-//! verifies each certificate against the validator set, and hands the blocks to the driver.
-//! It also serves the same requests from its own block store.
+//! Block sync's I/O: a lagging or restarted node asks peers for certified blocks after its tip
+//! (every second, or at once when the engine sees later heights), has the engine's
+//! `sync::verify_response` check them off the async threads (certificate before transactions),
+//! and hands them to the engine. It also serves peers' requests from the block store. A peer
+//! whose answer does not verify is reported.
 use super::driver::DriverEvent;
 use super::shared::Shared;
-use anyhow::{Context, Result};
+use anyhow::Result;
+use cairn_engine::{sync, Event};
 use cairn_mempool::Mempool;
-use cairn_network::NetworkHandle;
-use cairn_proto::{pb, CertifiedBlock, ValidatorSet};
+use cairn_network::{NetworkHandle, PeerId};
+use cairn_proto::{pb, ValidatorSet};
 use cairn_state::State;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, Notify};
-
-/// Blocks per request, and the most bytes one response may carry.
-const BATCH: u32 = 32;
-const RESPONSE_BYTES: usize = 6 << 20;
+use tokio::sync::mpsc;
 
 pub struct Syncer {
     pub net: NetworkHandle,
@@ -24,33 +23,33 @@ pub struct Syncer {
     pub chain_id: String,
     pub validators: ValidatorSet,
     pub driver: mpsc::Sender<DriverEvent>,
-    pub behind: Arc<Notify>,
+    /// Blocks asked for per request.
+    pub batch: u32,
 }
 
 impl Syncer {
-    /// Polls a peer every second (or at once when the driver sees we are behind) for blocks
-    /// after our tip, rotating through peers.
+    /// Polls a peer every second (or at once, from the hinted peer, when the engine sees we are
+    /// behind), rotating through peers.
     pub async fn run(self) {
         let mut turn = 0usize;
         loop {
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                _ = self.behind.notified() => {}
-            }
+            let hint = tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => None,
+                hint = self.shared.wait_sync_wanted() => hint,
+            };
             let peers = self.net.peers();
             if peers.is_empty() {
                 continue;
             }
             turn = turn.wrapping_add(1);
-            let peer = &peers[turn % peers.len()];
-            let Ok(peer_id) = peer.peer_id.parse() else { continue };
+            let Some(peer) = hint.or_else(|| peers[turn % peers.len()].peer_id.parse().ok()) else { continue };
             // Keep pulling from this peer while it has more for us.
             loop {
-                match self.pull(peer_id).await {
+                match self.pull(peer).await {
                     Ok(true) => continue,
                     Ok(false) => break,
                     Err(e) => {
-                        tracing::debug!(peer = %peer.peer_id, "sync request failed: {e:#}");
+                        tracing::debug!(%peer, "sync request failed: {e:#}");
                         break;
                     }
                 }
@@ -58,61 +57,49 @@ impl Syncer {
         }
     }
 
-    /// One request; `Ok(true)` when blocks were applied and the peer has more.
-    async fn pull(&self, peer: cairn_network::PeerId) -> Result<bool> {
+    /// One request; `Ok(true)` when verified blocks were handed over and the peer has more.
+    async fn pull(&self, peer: PeerId) -> Result<bool> {
         let from = self.state.latest_height() + 1;
-        let resp = self.net.request_blocks(peer, pb::SyncRequest { from_height: from, max_blocks: BATCH }).await?;
-        let behind = resp.latest_height > from;
-        self.shared.set_syncing(behind);
-        if resp.blocks.is_empty() {
+        let resp = self.net.request_blocks(peer, pb::SyncRequest { from_height: from, max_blocks: self.batch }).await?;
+        let (mempool, chain_id, validators) = (self.mempool.clone(), self.chain_id.clone(), self.validators.clone());
+        let verified = tokio::task::spawn_blocking(move || {
+            sync::verify_response(resp, from, &chain_id, &validators, |h| mempool.get(h))
+        })
+        .await?;
+        let blocks = match verified {
+            Ok(blocks) => blocks,
+            Err(e) => {
+                tracing::warn!(%peer, "peer sent blocks that do not verify: {e}");
+                self.net.report_misbehaviour(peer, "invalid_sync_response");
+                return Ok(false);
+            }
+        };
+        let n = blocks.len() as u64;
+        // Even an empty answer goes to the engine: it ends a `syncing` state.
+        self.driver.send(DriverEvent::Engine(Event::Synced(blocks))).await.ok();
+        if n == 0 {
             return Ok(false);
         }
-        let (mempool, chain_id, validators) = (self.mempool.clone(), self.chain_id.clone(), self.validators.clone());
-        let blocks = tokio::task::spawn_blocking(move || -> Result<Vec<CertifiedBlock>> {
-            let mut out = vec![];
-            for (i, b) in resp.blocks.into_iter().enumerate() {
-                let cb = CertifiedBlock::from_pb(b, |h| mempool.get(h)).context("peer sent an invalid block")?;
-                anyhow::ensure!(cb.block.header.height == from + i as u64, "peer sent blocks out of order");
-                cb.certificate.verify_for(&chain_id, &validators, &cb.block).context("peer sent a bad certificate")?;
-                out.push(cb);
-            }
-            Ok(out)
-        })
-        .await??;
-        let n = blocks.len();
-        for cb in blocks {
-            self.driver.send(DriverEvent::Synced(cb)).await.ok();
-        }
         tracing::info!(from, n, "synced blocks from a peer");
-        // Let the driver commit before asking for more.
+        // Let the engine commit before asking for more.
         for _ in 0..200 {
-            if self.state.latest_height() + 1 >= from + n as u64 {
+            if self.state.latest_height() + 1 >= from + n {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        Ok(behind)
+        Ok(self.shared.syncing())
     }
 }
 
-/// Answers a peer's sync request from the block store.
-pub fn serve(state: &State, req: &pb::SyncRequest) -> pb::SyncResponse {
-    let latest = state.latest_height();
-    let mut blocks = vec![];
-    let mut bytes = 0;
-    let max = req.max_blocks.clamp(1, BATCH) as u64;
-    for h in req.from_height.max(1)..=latest.min(req.from_height.saturating_add(max - 1)) {
-        match state.block(h) {
-            Ok(Some(cb)) => {
-                let pb = cb.to_pb();
-                bytes += prost::Message::encoded_len(&pb);
-                blocks.push(pb);
-                if bytes > RESPONSE_BYTES {
-                    break;
-                }
-            }
-            _ => break,
-        }
+/// The block store as the engine's sync source.
+pub struct StoreSource<'a>(pub &'a State);
+
+impl sync::BlockSource for StoreSource<'_> {
+    fn latest_height(&self) -> u64 {
+        self.0.latest_height()
     }
-    pb::SyncResponse { blocks, latest_height: latest }
+    fn block_pb(&self, height: u64) -> Option<pb::CertifiedBlock> {
+        self.0.block(height).ok().flatten().map(|cb| cb.to_pb())
+    }
 }

@@ -133,6 +133,19 @@ async fn four_validators_end_to_end() {
         wait_height(x, resumed, MIN, "all nodes after resume").await;
     }
     assert_same_chain(&c, resumed).await;
+
+    // node3's data directory is wiped: it syncs back from genesis, and its signing state
+    // (kept beside its key) stops it from signing again at the heights it signed before.
+    ln.net.kill(3).unwrap();
+    std::fs::remove_dir_all(ln.dir.path().join("node3/data")).unwrap();
+    ln.net.restart(3).unwrap();
+    let h = height(&c[0]).await.unwrap();
+    wait_height(&c[3], h, MIN, &format!("node3 resyncing after a wipe, log:\n{}", ln.log_tail(3))).await;
+    let log = std::fs::read_to_string(ln.dir.path().join("node3/node.log")).unwrap();
+    assert!(log.contains("not signing below height"), "node3 did not take its signing floor:\n{}", ln.log_tail(3));
+    let top = wait_height(&c[0], h + 2, MIN, "chain after node3's wipe").await;
+    wait_height(&c[3], top, MIN, "node3 follows").await;
+    assert_same_chain(&c, top).await;
     ln.net.stop(Duration::from_secs(10));
 }
 

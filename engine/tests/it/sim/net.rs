@@ -1,7 +1,7 @@
 //! The simulated world: a time-ordered event queue and lossy links. Time is virtual
 //! milliseconds; ties break by insertion order, so a seed always replays the same run.
-use cairn_consensus::{Input, Timeout};
-use cairn_proto::{Block, Certificate, ConsensusMessage};
+use cairn_engine::Timer;
+use cairn_proto::{pb, ConsensusMessage};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::cmp::Reverse;
@@ -15,7 +15,10 @@ pub enum Msg {
     SyncRequest {
         from_height: u64,
     },
-    SyncResponse(Vec<(Block, Certificate)>),
+    SyncResponse {
+        from_height: u64,
+        resp: Box<pb::SyncResponse>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -29,18 +32,16 @@ pub enum Event {
     Timer {
         node: usize,
         incarnation: u32,
-        timeout: Timeout,
-    },
-    /// An input from the node's own side (block built, next height started).
-    Local {
-        node: usize,
-        incarnation: u32,
-        input: Box<Input>,
+        timer: Timer,
     },
     Crash {
         node: usize,
     },
     Restart {
+        node: usize,
+    },
+    /// The node's data directory (blocks, WAL) is lost; its signing state is kept.
+    Wipe {
         node: usize,
     },
 }
@@ -53,9 +54,20 @@ pub struct Partition {
     pub group: Vec<u8>,
 }
 
-/// Link behaviour. Before `gst` links drop, duplicate and partition; from `gst` on every
-/// message arrives within `latency + jitter` (duplicates may still happen: they are harmless).
+/// A slow link: messages sent from `from` to `to` before `until` take `extra` ms longer
+/// (only proposals, when `proposals_only`: big blocks travel slower than votes).
 #[derive(Clone, Debug)]
+pub struct SlowLink {
+    pub until: u64,
+    pub from: usize,
+    pub to: usize,
+    pub extra: u64,
+    pub proposals_only: bool,
+}
+
+/// Link behaviour. Before `gst` links drop, duplicate, partition and are slow; from `gst` on
+/// every message arrives within `latency + jitter` (duplicates may still happen: harmless).
+#[derive(Clone, Debug, Default)]
 pub struct LinkConfig {
     pub latency: u64,
     pub jitter: u64,
@@ -63,6 +75,7 @@ pub struct LinkConfig {
     pub dup: f64,
     pub gst: u64,
     pub partitions: Vec<Partition>,
+    pub slow: Vec<SlowLink>,
 }
 
 pub struct World {
@@ -92,20 +105,33 @@ impl World {
         self.events[idx].take()
     }
 
-    fn partitioned(&self, a: usize, b: usize) -> bool {
+    /// Whether a partition is still to heal (or healing now).
+    pub fn partitioned(&self, a: usize, b: usize) -> bool {
         self.links.partitions.iter().any(|p| p.start <= self.now && self.now < p.end && p.group[a] != p.group[b])
     }
 
+    fn extra_delay(&self, from: usize, to: usize, msg: &Msg) -> u64 {
+        let proposal = matches!(msg, Msg::Consensus(m) if matches!(**m, ConsensusMessage::Proposal(_)));
+        self.links
+            .slow
+            .iter()
+            .filter(|s| s.from == from && s.to == to && self.now < s.until && (proposal || !s.proposals_only))
+            .map(|s| s.extra)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Sends `msg` over the link from `from` to `to`: maybe dropped, maybe twice, jittered
-    /// (so messages reorder).
+    /// (so messages reorder), maybe slow.
     pub fn send(&mut self, from: usize, to: usize, msg: Msg) {
         let before_gst = self.now < self.links.gst;
         if before_gst && (self.partitioned(from, to) || self.rng.gen_bool(self.links.drop)) {
             return;
         }
         let copies = if self.rng.gen_bool(self.links.dup) { 2 } else { 1 };
+        let extra = self.extra_delay(from, to, &msg);
         for _ in 0..copies {
-            let delay = self.links.latency + self.rng.gen_range(0..=self.links.jitter);
+            let delay = self.links.latency + self.rng.gen_range(0..=self.links.jitter) + extra;
             self.delivered += 1;
             self.schedule(self.now + delay, Event::Deliver { to, from, msg: msg.clone() });
         }
