@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod bench;
 pub mod client;
 mod error;
 mod plan;
@@ -12,5 +13,5 @@ mod watcher;
 
 pub use client::RpcClient;
 pub use error::{LoadError, Result};
-pub use report::{Latency, Report};
-pub use run::{run, LoadArgs};
+pub use report::{Latency, Report, SecondLatency};
+pub use run::{run, LoadArgs, LoadRun};

@@ -3,7 +3,7 @@
 //! measures latency from send to the block that finalizes each one.
 use crate::client::RpcClient;
 use crate::error::{LoadError, Result};
-use crate::report::{self, Report};
+use crate::report::{self, Report, SecondLatency};
 use crate::resubmit::Resubmit;
 use crate::sender::{self, Replies};
 use crate::tracker::Tracker;
@@ -52,11 +52,28 @@ pub struct LoadArgs {
     pub no_resubmit: bool,
 }
 
+impl LoadArgs {
+    /// The arguments of a bare `cairn load`: the defaults above, stated once.
+    pub fn defaults() -> Self {
+        use clap::{Command, FromArgMatches};
+        let matches = LoadArgs::augment_args(Command::new("load")).get_matches_from(["load"]);
+        LoadArgs::from_arg_matches(&matches).expect("the defaults parse")
+    }
+}
+
+/// What a run measured: the SPEC §7 report, and the latency of the txs first sent in each
+/// second of the run (for the benchmark; `cairn load` prints the report only).
+#[derive(Debug)]
+pub struct LoadRun {
+    pub report: Report,
+    pub per_second: Vec<SecondLatency>,
+}
+
 /// JSON-RPC requests in flight per endpoint.
 const WORKERS_PER_ENDPOINT: usize = 4;
 
 /// Runs the load of `args` against its endpoints; progress on stderr unless `args.json`.
-pub async fn run(args: LoadArgs) -> Result<Report> {
+pub async fn run(args: LoadArgs) -> Result<LoadRun> {
     let input = |m: String| Err(LoadError::Input(m));
     if args.tps == 0 || args.duration == 0 {
         return input("--tps and --duration must be positive".into());
@@ -175,7 +192,7 @@ pub async fn run(args: LoadArgs) -> Result<Report> {
         p.finish_and_clear();
     }
     let committed = tracker.committed.load(Relaxed);
-    Ok(Report {
+    let report = Report {
         target_tps: args.tps,
         duration_s: (send_time.as_secs_f64() * 100.0).round() / 100.0,
         submitted: tracker.submitted.load(Relaxed),
@@ -191,7 +208,8 @@ pub async fn run(args: LoadArgs) -> Result<Report> {
         },
         latency_ms: report::Latency::from_histogram(&tracker.latency()),
         rejected_by_reason: tracker.rejected_by_reason(),
-    })
+    };
+    Ok(LoadRun { report, per_second: tracker.per_second() })
 }
 
 /// Hands batches to the sender workers in turn (one channel per worker).
@@ -241,4 +259,18 @@ fn progress_message(t: &Tracker, resubmit: Option<&Resubmit>) -> String {
         resubmit.map_or(0, Resubmit::held),
         t.committed.load(Relaxed)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_those_of_a_bare_cairn_load() {
+        let a = LoadArgs::defaults();
+        assert_eq!(a.rpc, vec!["http://127.0.0.1:26601".to_string()]);
+        assert_eq!((a.tps, a.duration, a.fee, a.batch, a.drain_secs, a.nonce_window), (1000, 10, 1, 200, 30, 64));
+        assert!(a.grpc.is_empty() && !a.json && !a.no_resubmit);
+        assert_eq!(a.accounts, PathBuf::from("testnet/accounts.json"));
+    }
 }

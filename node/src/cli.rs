@@ -37,6 +37,9 @@ pub enum Command {
     Query(QueryArgs),
     /// The load generator: pre-signed transfers at a fixed rate, latency to finality.
     Load(cairn_load::LoadArgs),
+    /// Benchmark: a fresh local testnet per rate, the load generator at each rate, a JSON
+    /// report and an SVG plot.
+    Bench(cairn_load::bench::BenchArgs),
     /// Back up or restore a node's state database.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),

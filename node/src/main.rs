@@ -83,6 +83,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Query(QueryArgs { what, rpc }) => commands::query::run(&rpc, what).await,
         Command::Load(args) => commands::load::load(args).await,
+        Command::Bench(args) => commands::load::bench(args).await,
         Command::Snapshot(SnapshotCommand::Export { home, out }) => commands::snapshot::export(&home, &out),
         Command::Snapshot(SnapshotCommand::Import { home, from }) => commands::snapshot::import(&home, &from),
     }
