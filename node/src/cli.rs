@@ -36,7 +36,10 @@ pub enum Command {
     /// Read chain state over RPC.
     Query(QueryArgs),
     /// The load generator: pre-signed transfers at a fixed rate, latency to finality.
-    Load(LoadArgs),
+    Load(cairn_load::LoadArgs),
+    /// Benchmark: a fresh local testnet per rate, the load generator at each rate, a JSON
+    /// report and an SVG plot.
+    Bench(cairn_load::bench::BenchArgs),
     /// Back up or restore a node's state database.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
@@ -143,41 +146,6 @@ pub enum QueryWhat {
         #[arg(long)]
         height: Option<u64>,
     },
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct LoadArgs {
-    /// JSON-RPC endpoints, comma-separated; load is spread over all of them.
-    #[arg(long, value_delimiter = ',', default_value = "http://127.0.0.1:26601")]
-    pub rpc: Vec<String>,
-    /// gRPC endpoints (host:port), comma-separated: when given, txs go over SubmitTxStream.
-    #[arg(long, value_delimiter = ',')]
-    pub grpc: Vec<String>,
-    #[arg(long, default_value = "testnet/accounts.json")]
-    pub accounts: PathBuf,
-    #[arg(long, default_value_t = 1000)]
-    pub tps: u64,
-    #[arg(long, default_value_t = 10)]
-    pub duration: u64,
-    /// Print one JSON report (SPEC §7) instead of progress and a summary.
-    #[arg(long)]
-    pub json: bool,
-    #[arg(long, default_value_t = 1)]
-    pub fee: u64,
-    /// Txs per submission batch.
-    #[arg(long, default_value_t = 200)]
-    pub batch: usize,
-    /// How long to wait for the last txs to finalize after sending stops.
-    #[arg(long, default_value_t = 30)]
-    pub drain_secs: u64,
-    /// The nodes' mempool nonce window (`mempool.nonce_window`): a tx refused as
-    /// `nonce_too_high` is sent again once its sender's finalized nonce is within it.
-    #[arg(long, default_value_t = 64)]
-    pub nonce_window: u64,
-    /// Do not send `nonce_too_high` / `mempool_full` refusals again (each refusal then strands
-    /// the sender's later nonces for the rest of the run).
-    #[arg(long)]
-    pub no_resubmit: bool,
 }
 
 #[derive(Subcommand, Debug)]

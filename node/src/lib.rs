@@ -1,10 +1,8 @@
 #![doc = include_str!("../README.md")]
 
 pub mod cli;
-pub mod client;
 pub mod commands;
 pub mod config;
 pub mod home;
-pub mod load;
 pub mod logging;
 pub mod node;

@@ -82,16 +82,8 @@ async fn run(cli: Cli) -> Result<()> {
                 .await
         }
         Command::Query(QueryArgs { what, rpc }) => commands::query::run(&rpc, what).await,
-        Command::Load(args) => {
-            let json = args.json;
-            let report = cairn_node::load::run(args).await?;
-            if json {
-                println!("{}", serde_json::to_string(&report)?);
-            } else {
-                print!("{}", report.human());
-            }
-            Ok(())
-        }
+        Command::Load(args) => commands::load::load(args).await,
+        Command::Bench(args) => commands::load::bench(args).await,
         Command::Snapshot(SnapshotCommand::Export { home, out }) => commands::snapshot::export(&home, &out),
         Command::Snapshot(SnapshotCommand::Import { home, from }) => commands::snapshot::import(&home, &from),
     }

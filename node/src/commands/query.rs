@@ -1,8 +1,8 @@
 //! `cairn query status|block|tx|account`, and the trust-nothing check of `account --prove`.
 use crate::cli::QueryWhat;
-use crate::client::RpcClient;
 use crate::home::Home;
 use anyhow::{bail, ensure, Context, Result};
+use cairn_load::RpcClient;
 use cairn_proto::{Account, Address, Certificate, Genesis, Hash, Header};
 use serde_json::{json, Value};
 use std::path::Path;

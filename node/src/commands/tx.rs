@@ -1,7 +1,7 @@
 //! `cairn tx transfer`: build, sign and submit a transfer; optionally wait for finality.
-use crate::client::RpcClient;
 use crate::home::read_key;
 use anyhow::{bail, Context, Result};
+use cairn_load::RpcClient;
 use cairn_proto::{Address, Transfer, TxAction, TxBody};
 use serde_json::Value;
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! not stop the chain and catches up after restart, and with two of four stopped the chain
 //! halts without forking and resumes when they return.
 use crate::net::{block, height, wait_height, LocalNet};
-use cairn_node::client::RpcClient;
+use cairn_load::RpcClient;
 use cairn_node::commands::init::GENESIS_BALANCE;
 use cairn_proto::pb::node_client::NodeClient;
 use cairn_proto::pb::{submit_result, SubmitTxRequest};

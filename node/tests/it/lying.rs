@@ -2,7 +2,7 @@
 //! verifies, and against a proxy that alters the account or the certified header it refuses
 //! with a clear message.
 use crate::net::{bin, LocalNet};
-use cairn_node::client::RpcClient;
+use cairn_load::RpcClient;
 use jsonrpsee::server::{RpcModule, Server};
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 use serde_json::Value;

@@ -1,5 +1,6 @@
 //! End-to-end and CLI tests of the `cairn` binary: real processes, real RocksDB directories,
 //! real libp2p sockets and real RPC clients, on loopback.
+mod bench;
 mod cli;
 mod e2e;
 mod load;

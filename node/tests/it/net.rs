@@ -1,5 +1,5 @@
 //! Helpers to run a local testnet of real `cairn` processes and talk to its nodes.
-use cairn_node::client::RpcClient;
+use cairn_load::RpcClient;
 use cairn_testnet::{NodePorts, Testnet};
 use serde_json::Value;
 use std::path::PathBuf;

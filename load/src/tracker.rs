@@ -1,4 +1,5 @@
 //! Counters and the send-time table shared by the senders and the finality watcher.
+use crate::report::{Latency, SecondLatency};
 use cairn_proto::Hash;
 use hdrhistogram::Histogram;
 use parking_lot::Mutex;
@@ -16,6 +17,11 @@ pub struct Tracker {
     pub committed: AtomicU64,
     /// When the last of our txs was seen finalized.
     last_commit: Mutex<Option<Instant>>,
+    /// The first send of the run: second `k` of the run starts `k` s after it.
+    first_send: Mutex<Option<Instant>>,
+    /// Latency of the committed txs by the second of the run in which they were first sent
+    /// (2 significant digits: a per-second curve needs no more, and 60 of them stay small).
+    by_second_us: Mutex<Vec<Histogram<u64>>>,
 }
 
 impl Default for Tracker {
@@ -29,6 +35,8 @@ impl Default for Tracker {
             rejected: AtomicU64::new(0),
             committed: AtomicU64::new(0),
             last_commit: Mutex::new(None),
+            first_send: Mutex::new(None),
+            by_second_us: Mutex::default(),
         }
     }
 }
@@ -38,6 +46,7 @@ impl Tracker {
     /// a tx that is sent again).
     pub fn sending(&self, hashes: impl Iterator<Item = Hash>) {
         let now = Instant::now();
+        self.first_send.lock().get_or_insert(now);
         let mut m = self.in_flight.lock();
         let mut n = 0;
         for h in hashes {
@@ -67,6 +76,13 @@ impl Tracker {
         if let Some(sent) = self.in_flight.lock().remove(hash) {
             let us = seen.saturating_duration_since(sent).as_micros().max(1) as u64;
             self.latency_us.lock().saturating_record(us);
+            let first = self.first_send.lock().unwrap_or(sent);
+            let second = sent.saturating_duration_since(first).as_secs() as usize;
+            let mut by_second = self.by_second_us.lock();
+            if by_second.len() <= second {
+                by_second.resize_with(second + 1, second_histogram);
+            }
+            by_second[second].saturating_record(us);
             self.committed.fetch_add(1, Relaxed);
             let mut last = self.last_commit.lock();
             *last = Some(last.map_or(seen, |l| l.max(seen)));
@@ -89,6 +105,24 @@ impl Tracker {
     pub fn rejected_by_reason(&self) -> BTreeMap<String, u64> {
         self.rejected_by_reason.lock().clone()
     }
+
+    /// Latency percentiles of the committed txs, by the second of the run they were first sent in.
+    pub fn per_second(&self) -> Vec<SecondLatency> {
+        let by_second = self.by_second_us.lock();
+        by_second
+            .iter()
+            .enumerate()
+            .map(|(second, h)| SecondLatency {
+                second: second as u64,
+                committed: h.len(),
+                latency_ms: Latency::from_histogram(h),
+            })
+            .collect()
+    }
+}
+
+fn second_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("valid bounds")
 }
 
 #[cfg(test)]
@@ -109,5 +143,28 @@ mod tests {
         t.finalized(&stranger, now + Duration::from_secs(9));
         assert_eq!(t.last_commit(), Some(now + Duration::from_millis(50)));
         assert_eq!((t.committed.load(Relaxed), t.pending()), (2, 0));
+    }
+
+    #[test]
+    fn latency_is_grouped_by_the_second_of_the_first_send() {
+        let t = Tracker::default();
+        let (a, b, c) = (Hash::of(b"a"), Hash::of(b"b"), Hash::of(b"c"));
+        t.sending([a].into_iter());
+        std::thread::sleep(Duration::from_millis(1100));
+        t.sending([b, c].into_iter());
+        // A second send does not move the clock of a tx already in flight.
+        t.sending([a].into_iter());
+        let now = Instant::now();
+        t.finalized(&b, now + Duration::from_millis(40));
+        t.finalized(&c, now + Duration::from_millis(80));
+        t.finalized(&a, now);
+        let s = t.per_second();
+        assert_eq!(s.iter().map(|s| (s.second, s.committed)).collect::<Vec<_>>(), vec![(0, 1), (1, 2)]);
+        assert!(s[0].latency_ms.p50 >= 1100.0, "a waited since its first send: {:?}", s[0]);
+        assert!(
+            s[1].latency_ms.p50 >= 40.0 && s[1].latency_ms.max >= 80.0 && s[1].latency_ms.max < 1000.0,
+            "{:?}",
+            s[1]
+        );
     }
 }

@@ -3,7 +3,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Latency {
     pub p50: f64,
     pub p95: f64,
@@ -26,6 +26,15 @@ pub struct Report {
     pub tps_committed: f64,
     pub latency_ms: Latency,
     pub rejected_by_reason: BTreeMap<String, u64>,
+}
+
+/// The committed txs first sent in one second of a run, and their latency to finality.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecondLatency {
+    /// Seconds since the run's first send.
+    pub second: u64,
+    pub committed: u64,
+    pub latency_ms: Latency,
 }
 
 impl Latency {

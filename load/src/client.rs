@@ -1,5 +1,6 @@
-//! A small JSON-RPC client for the CLI and the load generator (jsonrpsee over HTTP/WebSocket).
-use anyhow::{anyhow, Context, Result};
+//! A small JSON-RPC client for the CLI (`cairn query`, `cairn tx`), the load generator and the
+//! benchmark (jsonrpsee over HTTP/WebSocket).
+use crate::error::{LoadError, Result};
 use jsonrpsee::core::client::{ClientT, SubscriptionClientT};
 use jsonrpsee::core::params::ArrayParams;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
@@ -63,7 +64,7 @@ impl RpcClient {
             .max_request_size(64 << 20)
             .max_response_size(64 << 20)
             .build(url)
-            .with_context(|| format!("bad RPC URL {url}"))?;
+            .map_err(|e| LoadError::Input(format!("bad RPC URL {url}: {e}")))?;
         Ok(RpcClient { url: url.to_string(), http })
     }
 
@@ -74,14 +75,19 @@ impl RpcClient {
     pub async fn call<T: DeserializeOwned>(&self, method: &str, params: Vec<Value>) -> Result<T> {
         let mut p = ArrayParams::new();
         for v in params {
-            p.insert(v)?;
+            p.insert(v).map_err(|e| LoadError::Input(format!("{method} parameters: {e}")))?;
         }
         self.http.request(method, p).await.map_err(|e| match e {
-            jsonrpsee::core::ClientError::Call(obj) => {
-                let data = obj.data().map(|d| d.get().to_string()).unwrap_or_default();
-                anyhow!("{method} failed: {} (code {}) {data}", obj.message(), obj.code())
-            }
-            other => anyhow!("{method} to {}: {other} (is a node running there?)", self.url),
+            jsonrpsee::core::ClientError::Call(obj) => LoadError::Refused {
+                method: method.to_string(),
+                message: obj.message().to_string(),
+                code: obj.code(),
+                data: obj.data().map(|d| d.get().to_string()).unwrap_or_default(),
+            },
+            other => LoadError::Unreachable {
+                what: format!("{method} to {}", self.url),
+                reason: format!("{other} (is a node running there?)"),
+            },
         })
     }
 
@@ -109,11 +115,14 @@ impl RpcClient {
             .max_response_size(64 << 20)
             .build(&ws_url)
             .await
-            .with_context(|| format!("cannot open WebSocket {ws_url}"))?;
+            .map_err(|e| LoadError::Unreachable {
+                what: format!("cannot open WebSocket {ws_url}"),
+                reason: e.to_string(),
+            })?;
         let sub = ws
             .subscribe("chain_subscribeNewHeads", ArrayParams::new(), "chain_unsubscribeNewHeads")
             .await
-            .context("chain_subscribeNewHeads failed")?;
+            .map_err(|e| LoadError::Protocol(format!("chain_subscribeNewHeads failed: {e}")))?;
         Ok((ws, sub))
     }
 }

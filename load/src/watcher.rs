@@ -1,8 +1,8 @@
 //! Watches finality: a `chain_subscribeNewHeads` WebSocket subscription says a block is final;
 //! the block's tx hashes (fetched once per height) stop the latency clocks of our txs.
-use super::sender::Replies;
 use crate::client::RpcClient;
-use anyhow::{Context, Result};
+use crate::error::{LoadError, Result};
+use crate::sender::Replies;
 use cairn_proto::Hash;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -15,12 +15,13 @@ pub async fn watch(client: RpcClient, from_height: u64, replies: Replies, stop: 
     while !stop.load(Ordering::Relaxed) {
         let head = match tokio::time::timeout(Duration::from_millis(500), heads.next()).await {
             Ok(Some(Ok(h))) => h,
-            Ok(Some(Err(e))) => return Err(e).context("new-heads subscription failed"),
-            Ok(None) => anyhow::bail!("the node closed the new-heads subscription"),
+            Ok(Some(Err(e))) => return Err(LoadError::Protocol(format!("new-heads subscription failed: {e}"))),
+            Ok(None) => return Err(LoadError::Protocol("the node closed the new-heads subscription".into())),
             Err(_) => continue, // no block in 500 ms: look at `stop` again
         };
         let seen = Instant::now();
-        let height = head["height"].as_u64().context("head without height")?;
+        let height =
+            head["height"].as_u64().ok_or_else(|| LoadError::Protocol(format!("head without height: {head}")))?;
         // Fetch every block up to this head, including any the subscription skipped.
         while next <= height {
             if let Some(block) = client.block(next).await? {

@@ -9,7 +9,7 @@
 //! tx is sent again once the sender's finalized nonce has come within the window of it, a
 //! `mempool_full` one after a pause. Every send and every refusal is still counted; the
 //! latency clock of a tx keeps running from its first send.
-use super::sender::Batch;
+use crate::sender::Batch;
 use cairn_proto::{Address, Hash, RejectReason, VerifiedTx};
 use parking_lot::Mutex;
 use std::collections::HashMap;

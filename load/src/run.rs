@@ -1,38 +1,99 @@
 //! `cairn load`: the load generator of SPEC §7. Pre-signs `tps × duration` transfers, sends them
 //! open-loop at the target rate over every endpoint (batched JSON-RPC or gRPC streams), and
 //! measures latency from send to the block that finalizes each one.
-mod plan;
-mod report;
-mod resubmit;
-mod sender;
-mod tracker;
-mod watcher;
-
-pub use report::Report;
-
-use crate::cli::LoadArgs;
 use crate::client::RpcClient;
-use anyhow::{ensure, Context, Result};
+use crate::error::{LoadError, Result};
+use crate::report::{self, Report, SecondLatency};
+use crate::resubmit::Resubmit;
+use crate::sender::{self, Replies};
+use crate::tracker::Tracker;
+use crate::{plan, watcher};
+use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use resubmit::Resubmit;
-use sender::Replies;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use tracker::Tracker;
+
+/// The arguments of `cairn load` (the binary parses them; they are this crate's configuration).
+#[derive(Args, Debug, Clone)]
+pub struct LoadArgs {
+    /// JSON-RPC endpoints, comma-separated; load is spread over all of them.
+    #[arg(long, value_delimiter = ',', default_value = "http://127.0.0.1:26601")]
+    pub rpc: Vec<String>,
+    /// gRPC endpoints (host:port), comma-separated: when given, txs go over SubmitTxStream.
+    #[arg(long, value_delimiter = ',')]
+    pub grpc: Vec<String>,
+    #[arg(long, default_value = "testnet/accounts.json")]
+    pub accounts: PathBuf,
+    #[arg(long, default_value_t = 1000)]
+    pub tps: u64,
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+    /// Print one JSON report (SPEC §7) instead of progress and a summary.
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, default_value_t = 1)]
+    pub fee: u64,
+    /// Txs per submission batch.
+    #[arg(long, default_value_t = 200)]
+    pub batch: usize,
+    /// How long to wait for the last txs to finalize after sending stops.
+    #[arg(long, default_value_t = 30)]
+    pub drain_secs: u64,
+    /// The nodes' mempool nonce window (`mempool.nonce_window`): a tx refused as
+    /// `nonce_too_high` is sent again once its sender's finalized nonce is within it.
+    #[arg(long, default_value_t = 64)]
+    pub nonce_window: u64,
+    /// Do not send `nonce_too_high` / `mempool_full` refusals again (each refusal then strands
+    /// the sender's later nonces for the rest of the run).
+    #[arg(long)]
+    pub no_resubmit: bool,
+}
+
+impl LoadArgs {
+    /// The arguments of a bare `cairn load`: the defaults above, stated once.
+    pub fn defaults() -> Self {
+        use clap::{Command, FromArgMatches};
+        let matches = LoadArgs::augment_args(Command::new("load")).get_matches_from(["load"]);
+        LoadArgs::from_arg_matches(&matches).expect("the defaults parse")
+    }
+}
+
+/// What a run measured: the SPEC §7 report, and the latency of the txs first sent in each
+/// second of the run (for the benchmark; `cairn load` prints the report only).
+#[derive(Debug)]
+pub struct LoadRun {
+    pub report: Report,
+    pub per_second: Vec<SecondLatency>,
+}
 
 /// JSON-RPC requests in flight per endpoint.
 const WORKERS_PER_ENDPOINT: usize = 4;
 
-pub async fn run(args: LoadArgs) -> Result<Report> {
-    ensure!(args.tps > 0 && args.duration > 0, "--tps and --duration must be positive");
-    ensure!(!args.rpc.is_empty(), "--rpc needs at least one endpoint");
-    let accounts = cairn_testnet::read_accounts(&args.accounts)?;
-    ensure!(!accounts.is_empty(), "{} lists no accounts", args.accounts.display());
-    let keys = accounts.iter().map(|a| a.keypair()).collect::<Result<Vec<_>>>()?;
+/// Runs the load of `args` against its endpoints; progress on stderr unless `args.json`.
+pub async fn run(args: LoadArgs) -> Result<LoadRun> {
+    let input = |m: String| Err(LoadError::Input(m));
+    if args.tps == 0 || args.duration == 0 {
+        return input("--tps and --duration must be positive".into());
+    }
+    if args.rpc.is_empty() {
+        return input("--rpc needs at least one endpoint".into());
+    }
+    let accounts = cairn_testnet::read_accounts(&args.accounts).map_err(|e| LoadError::Input(format!("{e:#}")))?;
+    if accounts.is_empty() {
+        return input(format!("{} lists no accounts", args.accounts.display()));
+    }
+    let keys = accounts
+        .iter()
+        .map(|a| a.keypair().map_err(|e| LoadError::Input(format!("{}: {e:#}", args.accounts.display()))))
+        .collect::<Result<Vec<_>>>()?;
     let clients = args.rpc.iter().map(|u| RpcClient::new(u)).collect::<Result<Vec<_>>>()?;
-    let status = clients[0].status().await.context("cannot reach the first --rpc endpoint")?;
+    let status = clients[0].status().await.map_err(|e| LoadError::Unreachable {
+        what: "cannot reach the first --rpc endpoint".into(),
+        reason: e.to_string(),
+    })?;
     let nonces = plan::current_nonces(&clients[0], &accounts).await?;
     let total = (args.tps * args.duration) as usize;
     let say = |m: String| {
@@ -41,7 +102,9 @@ pub async fn run(args: LoadArgs) -> Result<Report> {
         }
     };
     say(format!("signing {total} transfers from {} accounts…", keys.len()));
-    let txs = plan::sign_all(&status.chain_id, &keys, &nonces, total, args.fee);
+    let signing = if args.json { ProgressBar::hidden() } else { bar(total, "signed") };
+    let txs = plan::sign_all(&status.chain_id, &keys, &nonces, total, args.fee, &signing);
+    signing.finish_and_clear();
 
     let tracker = Arc::new(Tracker::default());
     let resubmit = (!args.no_resubmit).then(|| {
@@ -75,7 +138,7 @@ pub async fn run(args: LoadArgs) -> Result<Report> {
         }
     }
 
-    let progress = (!args.json).then(|| progress_bar(total));
+    let progress = (!args.json).then(|| bar(total, "sent ·"));
     let batch = args.batch.clamp(1, (args.tps as usize / 20).max(1));
     let start = Instant::now();
     let stop_resending = Arc::new(AtomicBool::new(false));
@@ -129,7 +192,7 @@ pub async fn run(args: LoadArgs) -> Result<Report> {
         p.finish_and_clear();
     }
     let committed = tracker.committed.load(Relaxed);
-    Ok(Report {
+    let report = Report {
         target_tps: args.tps,
         duration_s: (send_time.as_secs_f64() * 100.0).round() / 100.0,
         submitted: tracker.submitted.load(Relaxed),
@@ -145,7 +208,8 @@ pub async fn run(args: LoadArgs) -> Result<Report> {
         },
         latency_ms: report::Latency::from_histogram(&tracker.latency()),
         rejected_by_reason: tracker.rejected_by_reason(),
-    })
+    };
+    Ok(LoadRun { report, per_second: tracker.per_second() })
 }
 
 /// Hands batches to the sender workers in turn (one channel per worker).
@@ -176,10 +240,11 @@ async fn resend(resubmit: Arc<Resubmit>, mut dealer: Dealer, batch: usize, stop:
     }
 }
 
-fn progress_bar(total: usize) -> ProgressBar {
+/// A progress bar on stderr (drawn only when it is a terminal): `{pos}/{len} {what} {msg}`.
+fn bar(total: usize, what: &str) -> ProgressBar {
     let p = ProgressBar::new(total as u64);
     p.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} sent · {msg}")
+        ProgressStyle::with_template(&format!("{{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {what} {{msg}}"))
             .expect("valid template")
             .progress_chars("=> "),
     );
@@ -194,4 +259,18 @@ fn progress_message(t: &Tracker, resubmit: Option<&Resubmit>) -> String {
         resubmit.map_or(0, Resubmit::held),
         t.committed.load(Relaxed)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_those_of_a_bare_cairn_load() {
+        let a = LoadArgs::defaults();
+        assert_eq!(a.rpc, vec!["http://127.0.0.1:26601".to_string()]);
+        assert_eq!((a.tps, a.duration, a.fee, a.batch, a.drain_secs, a.nonce_window), (1000, 10, 1, 200, 30, 64));
+        assert!(a.grpc.is_empty() && !a.json && !a.no_resubmit);
+        assert_eq!(a.accounts, PathBuf::from("testnet/accounts.json"));
+    }
 }

@@ -1,9 +1,9 @@
 //! Sends pre-signed batches to the nodes: batched JSON-RPC (`tx_submitBatch`) or a gRPC
 //! `SubmitTxStream` per endpoint. Each reply is matched to its tx and counted.
-use super::resubmit::Resubmit;
-use super::tracker::Tracker;
 use crate::client::RpcClient;
-use anyhow::{Context, Result};
+use crate::error::{LoadError, Result};
+use crate::resubmit::Resubmit;
+use crate::tracker::Tracker;
 use bytes::Bytes;
 use cairn_proto::pb::{node_client::NodeClient, submit_result, SubmitTxRequest};
 use cairn_proto::{RejectReason, VerifiedTx};
@@ -71,7 +71,7 @@ pub async fn grpc_worker(endpoint: String, mut rx: mpsc::Receiver<Batch>, replie
     let url = if endpoint.starts_with("http") { endpoint.clone() } else { format!("http://{endpoint}") };
     let mut client = NodeClient::connect(url.clone())
         .await
-        .with_context(|| format!("cannot connect to gRPC {url}"))?
+        .map_err(|e| LoadError::Unreachable { what: format!("cannot connect to gRPC {url}"), reason: e.to_string() })?
         .max_decoding_message_size(64 << 20)
         .max_encoding_message_size(64 << 20);
     let (req_tx, req_rx) = mpsc::channel::<SubmitTxRequest>(16);
@@ -88,10 +88,17 @@ pub async fn grpc_worker(endpoint: String, mut rx: mpsc::Receiver<Batch>, replie
             }
         })
     };
-    let mut responses =
-        client.submit_tx_stream(tokio_stream::wrappers::ReceiverStream::new(req_rx)).await?.into_inner();
-    while let Some(resp) = responses.message().await? {
-        let batch = order_rx.recv().await.context("gRPC server answered a batch we did not send")?;
+    let failed = |e: tonic::Status| LoadError::Protocol(format!("SubmitTxStream to {url} failed: {e}"));
+    let mut responses = client
+        .submit_tx_stream(tokio_stream::wrappers::ReceiverStream::new(req_rx))
+        .await
+        .map_err(failed)?
+        .into_inner();
+    while let Some(resp) = responses.message().await.map_err(failed)? {
+        let batch = order_rx
+            .recv()
+            .await
+            .ok_or_else(|| LoadError::Protocol("gRPC server answered a batch we did not send".into()))?;
         for (tx, r) in batch.iter().zip(resp.results) {
             match r.result {
                 Some(submit_result::Result::Hash(_)) => replies.tracker.accepted(),
