@@ -8,6 +8,7 @@ mod error;
 mod grpc;
 mod jsonrpc;
 mod metrics;
+mod node_metrics;
 mod ratelimit;
 mod server;
 
