@@ -30,8 +30,12 @@ pub struct LocalNet {
 impl LocalNet {
     /// `cairn testnet init` into a temp dir, then start every node.
     pub fn start(validators: usize, slot: u16) -> LocalNet {
+        Self::start_at(validators, base_port(slot))
+    }
+
+    /// Like [`LocalNet::start`], with node 0's p2p port at `base`.
+    pub fn start_at(validators: usize, base: u16) -> LocalNet {
         let dir = tempfile::tempdir().unwrap();
-        let base = base_port(slot);
         let d = dir.path().to_str().unwrap();
         let (ok, _, err) = cairn(&[
             "testnet",
