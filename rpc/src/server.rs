@@ -62,7 +62,7 @@ async fn bind(server: &'static str, addr: SocketAddr) -> Result<(TcpListener, So
     Ok((l, local))
 }
 
-/// Starts the JSON-RPC/WebSocket/health server, the gRPC server and the `/metrics`
+/// Starts the JSON-RPC/WebSocket/health/dashboard server, the gRPC server and the `/metrics`
 /// server, registering the RPC metrics, the process metrics and the gauges read from `api` in
 /// `registry` (and exposing all of `registry` on `/metrics`).
 pub async fn serve(

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 const MIN: Duration = Duration::from_secs(60);
 
-fn transfer(key: &Keypair, nonce: u64, to: Address, amount: u64) -> VerifiedTx {
+pub fn transfer(key: &Keypair, nonce: u64, to: Address, amount: u64) -> VerifiedTx {
     TxBody {
         chain_id: "cairn-local".into(),
         sender: key.address(),

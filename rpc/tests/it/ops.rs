@@ -188,3 +188,19 @@ async fn metrics_show_the_process_and_the_validator_set() {
     }
     h.stop().await;
 }
+
+#[tokio::test]
+async fn dashboard_is_served_on_the_jsonrpc_port() {
+    let h = Harness::start().await;
+    let rp = reqwest::get(format!("{}/dashboard", h.http)).await.unwrap();
+    assert_eq!(rp.status().as_u16(), 200);
+    assert_eq!(rp.headers()["content-type"], "text/html; charset=utf-8");
+    let csp = rp.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("default-src 'none'") && csp.contains("connect-src 'self'"), "{csp}");
+    let body = rp.text().await.unwrap();
+    assert!(body.starts_with("<!doctype html>") && body.contains("chain_subscribeNewHeads"));
+    // The JSON-RPC on the same port is unaffected.
+    assert_eq!(h.result("chain_status", json!([])).await["chain_id"], crate::fake::CHAIN_ID);
+    assert_ne!(status(format!("{}/dashboard/other", h.http)).await, 200, "only the page's own path");
+    h.stop().await;
+}
