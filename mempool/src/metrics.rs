@@ -1,5 +1,6 @@
 //! The mempool's Prometheus metrics (SPEC §6 names: `cairn_mempool_size`, `cairn_mempool_bytes`,
-//! `cairn_mempool_rejected_total{reason}`). Label children are resolved once at construction so
+//! `cairn_mempool_rejected_total{reason}`; and `cairn_mempool_capacity`, which alerts divide the
+//! size by). Label children are resolved once at construction so
 //! the admission path only touches atomics.
 use crate::Origin;
 use cairn_proto::RejectReason;
@@ -41,8 +42,12 @@ pub(crate) struct Metrics {
 }
 
 impl Metrics {
-    pub fn new(registry: &Registry) -> Result<Self, prometheus::Error> {
+    /// Registers every metric; `capacity` is the configured `max_txs`.
+    pub fn new(registry: &Registry, capacity: usize) -> Result<Self, prometheus::Error> {
         let size = IntGauge::new("cairn_mempool_size", "Transactions in the mempool")?;
+        let capacity_gauge =
+            IntGauge::new("cairn_mempool_capacity", "Most transactions the mempool holds (mempool.max_txs)")?;
+        capacity_gauge.set(i64::try_from(capacity).unwrap_or(i64::MAX));
         let bytes = IntGauge::new("cairn_mempool_bytes", "Encoded bytes of the transactions in the mempool")?;
         let rejected = IntCounterVec::new(
             Opts::new("cairn_mempool_rejected_total", "Transactions refused by the mempool, by SPEC reason"),
@@ -66,6 +71,7 @@ impl Metrics {
         )?;
         registry.register(Box::new(size.clone()))?;
         registry.register(Box::new(bytes.clone()))?;
+        registry.register(Box::new(capacity_gauge))?;
         registry.register(Box::new(rejected.clone()))?;
         registry.register(Box::new(admitted.clone()))?;
         registry.register(Box::new(evicted.clone()))?;

@@ -3,7 +3,7 @@
 //! grpcio-reflection) work without our .proto files.
 use crate::api::{ApiError, NodeApi, TxStatus};
 use crate::coalesce::Coalescer;
-use crate::metrics::RpcMetrics;
+use crate::metrics::{Outcome, RpcMetrics};
 use crate::ratelimit::IpRateLimiter;
 use bytes::Bytes;
 use cairn_proto::pb::node_server::Node;
@@ -98,7 +98,7 @@ impl NodeService {
     fn admit<T>(&self, method: &'static str, req: &Request<T>) -> Result<Instant, Status> {
         if let Some(addr) = req.remote_addr() {
             if !self.limiter.check(addr.ip()) {
-                self.metrics.observe(method, 0.0);
+                self.metrics.observe(method, 0.0, Outcome::ClientError);
                 return Err(Status::resource_exhausted("rate limit exceeded"));
             }
         }
@@ -106,7 +106,8 @@ impl NodeService {
     }
 
     fn done<T>(&self, method: &'static str, start: Instant, r: Result<T, Status>) -> Result<Response<T>, Status> {
-        self.metrics.observe(method, start.elapsed().as_secs_f64());
+        let outcome = r.as_ref().map_or_else(|s| Outcome::of_grpc_code(s.code()), |_| Outcome::Ok);
+        self.metrics.observe(method, start.elapsed().as_secs_f64(), outcome);
         r.map(Response::new)
     }
 
@@ -213,7 +214,8 @@ impl Node for NodeService {
                     }
                     Ok(m) => svc.submit_many(m.txs).await,
                 };
-                svc.metrics.observe("grpc.SubmitTxStream", t.elapsed().as_secs_f64());
+                let outcome = rp.as_ref().map_or_else(|s| Outcome::of_grpc_code(s.code()), |_| Outcome::Ok);
+                svc.metrics.observe("grpc.SubmitTxStream", t.elapsed().as_secs_f64(), outcome);
                 let stop = rp.is_err();
                 if tx.send(rp).await.is_err() || stop {
                     break;

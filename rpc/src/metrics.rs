@@ -1,5 +1,5 @@
-//! The RPC metrics of SPEC §6 and the `/metrics` endpoint that exposes the node's whole
-//! registry in the Prometheus text format.
+//! The RPC metrics of SPEC §6 (plus errors by kind) and the `/metrics` endpoint that exposes
+//! the node's whole registry in the Prometheus text format.
 use crate::error::RpcError;
 use bytes::Bytes;
 use http_body_util::Full;
@@ -20,12 +20,50 @@ pub const GRPC_METHODS: &[&str] = &[
     "grpc.SubscribeBlocks",
 ];
 
-/// `cairn_rpc_requests_total{method}` and `cairn_rpc_request_duration_seconds{method}`.
-/// The `method` label only ever takes a value from a fixed list (`other` for anything else),
-/// so a client cannot grow the label set.
+/// How a request ended, for `cairn_rpc_errors_total{kind}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    /// The request was refused for what it is or asks: bad params, unknown method, not found,
+    /// a refused transaction, the rate limit. Normal under load; no alert.
+    ClientError,
+    /// The node failed to answer: an internal error or a timeout. The error-rate alert fires
+    /// on these.
+    ServerError,
+}
+
+impl Outcome {
+    const KINDS: [(Outcome, &'static str); 2] = [(Outcome::ClientError, "client"), (Outcome::ServerError, "server")];
+
+    /// A JSON-RPC error code's outcome: internal errors and timeouts are the server's.
+    pub fn of_jsonrpc_code(code: Option<i32>) -> Self {
+        match code {
+            None => Outcome::Ok,
+            Some(c) if c == jsonrpsee::types::error::INTERNAL_ERROR_CODE || c == crate::jsonrpc::TIMEOUT_CODE => {
+                Outcome::ServerError
+            }
+            Some(_) => Outcome::ClientError,
+        }
+    }
+
+    /// A gRPC status code's outcome (tonic reports a request timeout as CANCELLED).
+    pub fn of_grpc_code(code: tonic::Code) -> Self {
+        use tonic::Code::*;
+        match code {
+            Ok => Outcome::Ok,
+            Internal | Unknown | Unavailable | DataLoss | DeadlineExceeded | Cancelled => Outcome::ServerError,
+            _ => Outcome::ClientError,
+        }
+    }
+}
+
+/// `cairn_rpc_requests_total{method}`, `cairn_rpc_errors_total{method, kind}` and
+/// `cairn_rpc_request_duration_seconds{method}`. The `method` label only ever takes a value
+/// from a fixed list (`other` for anything else), so a client cannot grow the label set.
 #[derive(Clone)]
 pub struct RpcMetrics {
     requests: IntCounterVec,
+    errors: IntCounterVec,
     duration: HistogramVec,
 }
 
@@ -34,31 +72,47 @@ impl RpcMetrics {
         let requests =
             IntCounterVec::new(Opts::new("cairn_rpc_requests_total", "RPC requests received, by method"), &["method"])
                 .map_err(|source| RpcError::Metrics { name: "cairn_rpc_requests_total", source })?;
+        let errors = IntCounterVec::new(
+            Opts::new(
+                "cairn_rpc_errors_total",
+                "RPC requests answered with an error, by method and kind (client: refused for the request; \
+                 server: internal error or timeout)",
+            ),
+            &["method", "kind"],
+        )
+        .map_err(|source| RpcError::Metrics { name: "cairn_rpc_errors_total", source })?;
         let duration = HistogramVec::new(
             HistogramOpts::new("cairn_rpc_request_duration_seconds", "Time to answer one RPC request, by method")
                 .buckets(vec![0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0]),
             &["method"],
         )
         .map_err(|source| RpcError::Metrics { name: "cairn_rpc_request_duration_seconds", source })?;
-        registry
-            .register(Box::new(requests.clone()))
-            .map_err(|source| RpcError::Metrics { name: "cairn_rpc_requests_total", source })?;
-        registry
-            .register(Box::new(duration.clone()))
-            .map_err(|source| RpcError::Metrics { name: "cairn_rpc_request_duration_seconds", source })?;
+        for (name, c) in [
+            ("cairn_rpc_requests_total", Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>),
+            ("cairn_rpc_errors_total", Box::new(errors.clone())),
+            ("cairn_rpc_request_duration_seconds", Box::new(duration.clone())),
+        ] {
+            registry.register(c).map_err(|source| RpcError::Metrics { name, source })?;
+        }
         // Known methods show up at 0 from the start, so a scrape before the first request
         // (or a rate() over a quiet method) sees the series.
         for m in crate::jsonrpc::METHODS.iter().chain(GRPC_METHODS) {
             requests.with_label_values(&[m]);
+            for (_, kind) in Outcome::KINDS {
+                errors.with_label_values(&[m, kind]);
+            }
         }
-        Ok(RpcMetrics { requests, duration })
+        Ok(RpcMetrics { requests, errors, duration })
     }
 
     /// Counts one request of `method` (mapped onto the fixed label set) that took `secs`.
-    pub fn observe(&self, method: &str, secs: f64) {
+    pub fn observe(&self, method: &str, secs: f64, outcome: Outcome) {
         let label = label(method);
         self.requests.with_label_values(&[label]).inc();
         self.duration.with_label_values(&[label]).observe(secs);
+        if let Some((_, kind)) = Outcome::KINDS.iter().find(|(o, _)| *o == outcome) {
+            self.errors.with_label_values(&[label, kind]).inc();
+        }
     }
 }
 

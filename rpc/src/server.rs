@@ -62,8 +62,9 @@ async fn bind(server: &'static str, addr: SocketAddr) -> Result<(TcpListener, So
     Ok((l, local))
 }
 
-/// Starts the JSON-RPC/WebSocket/health server, the gRPC server and the `/metrics` server,
-/// registering the RPC metrics in `registry` (and exposing all of `registry` on `/metrics`).
+/// Starts the JSON-RPC/WebSocket/health/dashboard server, the gRPC server and the `/metrics`
+/// server, registering the RPC metrics, the process metrics and the gauges read from `api` in
+/// `registry` (and exposing all of `registry` on `/metrics`).
 pub async fn serve(
     config: RpcConfig,
     api: Arc<dyn NodeApi>,
@@ -73,6 +74,7 @@ pub async fn serve(
         return Err(RpcError::Config { field: "max_batch", reason: "must be at least 1".into() });
     }
     let metrics = RpcMetrics::new(&registry)?;
+    crate::node_metrics::register(&registry, api.clone())?;
     let limiter = IpRateLimiter::new(config.rate_limit_per_sec, config.rate_limit_burst);
     let mut background: Vec<JoinHandle<()>> = limiter.spawn_cleanup(Duration::from_secs(60)).into_iter().collect();
 

@@ -20,6 +20,7 @@ fn admits_a_valid_transfer_and_finds_it() {
     assert_eq!((status.size, status.bytes, status.capacity), (1, tx.len(), MempoolConfig::default().max_txs));
     assert_eq!(gauge(&registry, "cairn_mempool_size"), 1);
     assert_eq!(gauge(&registry, "cairn_mempool_bytes"), tx.len() as i64);
+    assert_eq!(gauge(&registry, "cairn_mempool_capacity"), MempoolConfig::default().max_txs as i64);
     assert_eq!(counter(&registry, "cairn_mempool_admitted_total", "origin", "local"), 1);
 }
 

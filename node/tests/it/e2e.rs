@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 const MIN: Duration = Duration::from_secs(60);
 
-fn transfer(key: &Keypair, nonce: u64, to: Address, amount: u64) -> VerifiedTx {
+pub fn transfer(key: &Keypair, nonce: u64, to: Address, amount: u64) -> VerifiedTx {
     TxBody {
         chain_id: "cairn-local".into(),
         sender: key.address(),
@@ -173,15 +173,9 @@ async fn run_conformance(ln: &LocalNet) {
     assert!(text.contains(" passed, 0 failed"), "{text}");
 }
 
-/// Every metric SPEC §6 names is on node 0's `/metrics`.
+/// Every metric SPEC §6 names, and the process metrics, are on node 0's `/metrics`.
 fn assert_spec_metrics(ln: &LocalNet) {
-    use std::io::{Read, Write};
-    let port = cairn_testnet::NodePorts::for_node(ln.base, 0).metrics;
-    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    conn.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
-    let mut body = String::new();
-    conn.read_to_string(&mut body).unwrap();
-    assert!(body.starts_with("HTTP/1.1 200") || body.starts_with("HTTP/1.0 200"), "{}", &body[..body.len().min(200)]);
+    let body = crate::net::scrape_metrics(cairn_testnet::NodePorts::for_node(ln.base, 0).metrics);
     for name in [
         "cairn_consensus_height",
         "cairn_consensus_round",
@@ -194,6 +188,9 @@ fn assert_spec_metrics(ln: &LocalNet) {
         "cairn_rpc_requests_total",
         "cairn_rpc_request_duration_seconds",
         "cairn_state_commit_duration_seconds",
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_open_fds",
     ] {
         assert!(body.contains(name), "/metrics lacks {name}");
     }

@@ -1,7 +1,10 @@
 //! End-to-end and CLI tests of the `cairn` binary: real processes, real RocksDB directories,
 //! real libp2p sockets and real RPC clients, on loopback.
 mod bench;
+mod chromium;
 mod cli;
+mod dashboard;
+mod deploy;
 mod e2e;
 mod load;
 mod lying;

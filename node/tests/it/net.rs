@@ -30,8 +30,12 @@ pub struct LocalNet {
 impl LocalNet {
     /// `cairn testnet init` into a temp dir, then start every node.
     pub fn start(validators: usize, slot: u16) -> LocalNet {
+        Self::start_at(validators, base_port(slot))
+    }
+
+    /// Like [`LocalNet::start`], with node 0's p2p port at `base`.
+    pub fn start_at(validators: usize, base: u16) -> LocalNet {
         let dir = tempfile::tempdir().unwrap();
-        let base = base_port(slot);
         let d = dir.path().to_str().unwrap();
         let (ok, _, err) = cairn(&[
             "testnet",
@@ -98,4 +102,16 @@ pub async fn wait_height(c: &RpcClient, h: u64, limit: Duration, why: &str) -> u
 
 pub async fn block(c: &RpcClient, h: u64) -> Value {
     c.block(h).await.unwrap().unwrap_or_else(|| panic!("{} has no block {h}", c.url()))
+}
+
+/// The body of `GET /metrics` on `port` (asserting a 200).
+pub fn scrape_metrics(port: u16) -> String {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    conn.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut text = String::new();
+    conn.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    assert!(head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"), "{head}");
+    body.to_string()
 }

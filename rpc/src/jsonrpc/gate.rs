@@ -1,6 +1,7 @@
 //! The HTTP front of the JSON-RPC port, in front of jsonrpsee: answers `/health`, `/livez`
-//! and `/readyz`, applies the per-IP rate limit (HTTP 429), and tags each request with the
-//! client's address so that the call middleware can rate-limit WebSocket calls too.
+//! and `/readyz`, applies the per-IP rate limit (HTTP 429), serves `/dashboard`, and tags each
+//! request with the client's address so that the call middleware can rate-limit WebSocket
+//! calls too.
 use crate::api::NodeApi;
 use crate::metrics::plain;
 use crate::ratelimit::IpRateLimiter;
@@ -71,6 +72,9 @@ where
         if !self.shared.limiter.check(self.ip) {
             let mut rp = plain(StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded\n".into());
             rp.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+            return Box::pin(async move { Ok(rp) });
+        }
+        if let Some(rp) = crate::dashboard::answer(req.method(), req.uri().path()) {
             return Box::pin(async move { Ok(rp) });
         }
         if jsonrpsee::server::ws::is_upgrade_request(&req) {

@@ -1,13 +1,15 @@
-//! The JSON-RPC call middleware: per-call metrics, the request timeout, and the per-IP rate
-//! limit for calls that arrive over WebSocket (HTTP requests are limited earlier, in `gate`,
-//! where a 429 status can still be sent).
+//! The JSON-RPC call middleware: per-call metrics (requests, errors by kind, durations), the
+//! request timeout, and the per-IP rate limit for calls that arrive over WebSocket (HTTP
+//! requests are limited earlier, in `gate`, where a 429 status can still be sent).
 use super::gate::WsClient;
 use super::json::{error_with_reason, RATE_LIMITED_CODE, TIMEOUT_CODE};
-use crate::metrics::RpcMetrics;
+use crate::metrics::{Outcome, RpcMetrics};
 use crate::ratelimit::IpRateLimiter;
-use jsonrpsee::server::middleware::rpc::{Batch, Notification, RpcServiceT};
+use jsonrpsee::server::middleware::rpc::{Batch, BatchEntry, Notification, RpcServiceT};
 use jsonrpsee::server::MethodResponse;
 use jsonrpsee::types::{Id, Request};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -74,7 +76,7 @@ where
                     ),
                 }
             };
-            cfg.metrics.observe(&method, start.elapsed().as_secs_f64());
+            cfg.metrics.observe(&method, start.elapsed().as_secs_f64(), Outcome::of_jsonrpc_code(rp.as_error_code()));
             rp
         }
     }
@@ -89,13 +91,21 @@ where
                 return rate_limited(Id::Null);
             }
             let start = Instant::now();
-            let methods: Vec<String> =
-                batch.iter().filter_map(|e| e.as_ref().ok()).map(|e| e.method_name().to_owned()).collect();
+            // (id, method) of each call; notifications get no reply and count as successes.
+            let calls: Vec<(Option<String>, String)> = batch
+                .iter()
+                .filter_map(|e| e.as_ref().ok())
+                .map(|e| match e {
+                    BatchEntry::Call(req) => (serde_json::to_string(&req.id).ok(), req.method_name().to_owned()),
+                    BatchEntry::Notification(n) => (None, n.method_name().to_owned()),
+                })
+                .collect();
             let rp = inner.batch(batch).await;
             // Calls in a batch run together; each is counted with the batch's mean duration.
-            let secs = start.elapsed().as_secs_f64() / methods.len().max(1) as f64;
-            for m in &methods {
-                cfg.metrics.observe(m, secs);
+            let secs = start.elapsed().as_secs_f64() / calls.len().max(1) as f64;
+            let outcomes = batch_outcomes(rp.as_json(), &calls);
+            for ((_, m), outcome) in calls.iter().zip(outcomes) {
+                cfg.metrics.observe(m, secs, outcome);
             }
             rp
         }
@@ -103,5 +113,61 @@ where
 
     fn notification<'a>(&self, n: Notification<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
         self.inner.notification(n)
+    }
+}
+
+/// One reply of a batch response, as far as the metrics need it.
+#[derive(Deserialize)]
+struct Reply<'a> {
+    #[serde(borrow)]
+    id: Option<&'a RawValue>,
+    error: Option<ReplyError>,
+}
+
+#[derive(Deserialize)]
+struct ReplyError {
+    code: i32,
+}
+
+/// The outcome of each call of a batch, matched to its reply by id (replies may come in any
+/// order; a repeated id is matched in turn).
+fn batch_outcomes(response: &RawValue, calls: &[(Option<String>, String)]) -> Vec<Outcome> {
+    let mut out = vec![Outcome::Ok; calls.len()];
+    let replies: Vec<Reply<'_>> = serde_json::from_str(response.get()).unwrap_or_default();
+    let mut used = vec![false; calls.len()];
+    for r in replies {
+        let (Some(id), Some(err)) = (r.id, r.error) else { continue };
+        let found = calls.iter().enumerate().position(|(i, (cid, _))| !used[i] && cid.as_deref() == Some(id.get()));
+        if let Some(i) = found {
+            used[i] = true;
+            out[i] = Outcome::of_jsonrpc_code(Some(err.code));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_errors_are_matched_to_their_calls_by_id() {
+        let calls = vec![
+            (Some("1".to_string()), "chain_status".to_string()),
+            (None, "chain_status".to_string()),
+            (Some("\"b\"".to_string()), "tx_get".to_string()),
+            (Some("3".to_string()), "tx_submit".to_string()),
+        ];
+        let rp = RawValue::from_string(
+            r#"[{"jsonrpc":"2.0","id":3,"error":{"code":-32603,"message":"x"}},
+                {"jsonrpc":"2.0","id":1,"result":{}},
+                {"jsonrpc":"2.0","id":"b","error":{"code":-32602,"message":"y"}}]"#
+                .to_string(),
+        )
+        .unwrap();
+        assert_eq!(
+            batch_outcomes(&rp, &calls),
+            vec![Outcome::Ok, Outcome::Ok, Outcome::ClientError, Outcome::ServerError]
+        );
     }
 }

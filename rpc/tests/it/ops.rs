@@ -135,3 +135,72 @@ async fn stop_releases_the_ports() {
         tokio::net::TcpListener::bind(a).await.unwrap_or_else(|e| panic!("{a} still bound: {e}"));
     }
 }
+
+/// The value of the series of `name` whose labels include every `(label, value)` of `labels`.
+fn series(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .find(|l| labels.iter().all(|(k, v)| l.contains(&format!("{k}=\"{v}\""))))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_count_errors_by_kind() {
+    let h = Harness::start_with(|c| c.request_timeout = Duration::from_millis(200)).await;
+    h.call("no_such_method", json!([])).await;
+    h.call("tx_get", json!(["not hex"])).await;
+    // A batch: a good call and a bad one, told apart by id.
+    let batch = json!([
+        {"jsonrpc": "2.0", "id": 1, "method": "chain_status", "params": []},
+        {"jsonrpc": "2.0", "id": "two", "method": "tx_get", "params": ["zz"]},
+    ]);
+    h.post_raw(batch.to_string()).await;
+    let mut g = h.grpc_client().await;
+    g.get_tx(cairn_proto::pb::GetTxRequest { hash: vec![1, 2, 3].into() }).await.unwrap_err();
+    // A call the node does not answer in time is the server's failure.
+    h.node.inner.lock().submit_delay = Duration::from_secs(3);
+    let tx = crate::fake::transfer(&h.keys[0], 0, 1, 1, crate::fake::CHAIN_ID);
+    let rp = h.call("tx_submit", json!([crate::tx_hex(&tx)])).await;
+    assert_eq!(rp["error"]["code"], cairn_rpc::TIMEOUT_CODE, "{rp}");
+
+    let text = reqwest::get(&h.metrics).await.unwrap().text().await.unwrap();
+    let errors = |method, kind| series(&text, "cairn_rpc_errors_total", &[("method", method), ("kind", kind)]);
+    assert_eq!(errors("other", "client"), Some(1.0), "{text}");
+    assert_eq!(errors("tx_get", "client"), Some(2.0));
+    assert_eq!(errors("grpc.GetTx", "client"), Some(1.0));
+    assert_eq!(errors("tx_submit", "server"), Some(1.0));
+    assert_eq!(errors("chain_status", "client"), Some(0.0), "the good call of the batch");
+    assert_eq!(errors("chain_status", "server"), Some(0.0));
+    assert_eq!(series(&text, "cairn_rpc_requests_total", &[("method", "chain_status")]), Some(1.0));
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_show_the_process_and_the_validator_set() {
+    let h = Harness::start().await;
+    let text = reqwest::get(&h.metrics).await.unwrap().text().await.unwrap();
+    // The fake node has one validator; its one validator peer claims an address outside the set.
+    assert_eq!(series(&text, "cairn_consensus_validators", &[]), Some(1.0), "{text}");
+    assert_eq!(series(&text, "cairn_p2p_validator_peers", &[]), Some(0.0));
+    for name in ["process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds", "process_max_fds"] {
+        let v = series(&text, name, &[]).unwrap_or_else(|| panic!("/metrics lacks {name}"));
+        assert!(v > 0.0 || name == "process_cpu_seconds_total", "{name} = {v}");
+    }
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn dashboard_is_served_on_the_jsonrpc_port() {
+    let h = Harness::start().await;
+    let rp = reqwest::get(format!("{}/dashboard", h.http)).await.unwrap();
+    assert_eq!(rp.status().as_u16(), 200);
+    assert_eq!(rp.headers()["content-type"], "text/html; charset=utf-8");
+    let csp = rp.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("default-src 'none'") && csp.contains("connect-src 'self'"), "{csp}");
+    let body = rp.text().await.unwrap();
+    assert!(body.starts_with("<!doctype html>") && body.contains("chain_subscribeNewHeads"));
+    // The JSON-RPC on the same port is unaffected.
+    assert_eq!(h.result("chain_status", json!([])).await["chain_id"], crate::fake::CHAIN_ID);
+    assert_ne!(status(format!("{}/dashboard/other", h.http)).await, 200, "only the page's own path");
+    h.stop().await;
+}
