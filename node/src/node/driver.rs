@@ -8,6 +8,8 @@ use cairn_engine::{Engine, Event, SignPoint};
 use cairn_network::PeerId;
 use tokio::sync::mpsc;
 
+/// What the consensus thread receives (`Shutdown` is rare, so its size does not matter).
+#[allow(clippy::large_enum_variant)]
 pub enum DriverEvent {
     Engine(Event<PeerId>),
     Shutdown,
