@@ -1,12 +1,18 @@
 //! `cairn snapshot export|import`: back up and restore a stopped node's state database.
+use crate::config::NodeConfig;
 use crate::home::Home;
 use anyhow::{Context, Result};
 use cairn_state::{State, StateConfig};
 use std::path::Path;
 
+/// The `[state]` section of the home's config (RocksDB cache and buffer sizes, as the node uses).
+fn state_config(home: &Home) -> Result<StateConfig> {
+    Ok(NodeConfig::load(&home.config(), std::env::vars())?.state)
+}
+
 pub fn export(home: &Path, out: &Path) -> Result<()> {
     let home = Home::require(home)?;
-    let state = State::open(&home.state_dir(), StateConfig::default())
+    let state = State::open(&home.state_dir(), state_config(&home)?)
         .context("cannot open the state database (is the node still running?)")?;
     let info = state.export_snapshot(out).context("snapshot export failed")?;
     println!("exported height {} (state root {}) to {}", info.height, info.state_root, out.display());
@@ -15,7 +21,7 @@ pub fn export(home: &Path, out: &Path) -> Result<()> {
 
 pub fn import(home: &Path, from: &Path) -> Result<()> {
     let home = Home::require(home)?;
-    let state = State::import_snapshot(from, &home.state_dir(), StateConfig::default(), None)
+    let state = State::import_snapshot(from, &home.state_dir(), state_config(&home)?, None)
         .context("snapshot import failed (the node's state directory must be empty: move it away first)")?;
     println!(
         "imported height {} (state root {}, recomputed and checked) into {}",

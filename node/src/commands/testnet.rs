@@ -23,15 +23,19 @@ pub fn init(args: &TestnetInitArgs) -> Result<()> {
     let validators: Vec<_> = keys.iter().enumerate().map(|(i, k)| (k.address(), format!("node{i}"))).collect();
     let funded: Vec<_> = accounts.iter().map(|a| a.address).chain(keys.iter().map(Keypair::address)).collect();
     let genesis = build_genesis(&args.chain_id, &validators, &funded);
-    let peer_addrs: Vec<String> = keys
+    let peer_addrs: Vec<cairn_network::Multiaddr> = keys
         .iter()
         .enumerate()
-        .map(|(i, k)| format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", layout.ports(i).p2p, cairn_network::peer_id_of(k)))
+        .map(|(i, k)| {
+            format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", layout.ports(i).p2p, cairn_network::peer_id_of(k))
+                .parse()
+                .expect("a valid multiaddr")
+        })
         .collect();
     for (i, key) in keys.iter().enumerate() {
         let ports = layout.ports(i);
         let mut cfg = NodeConfig { moniker: format!("node{i}"), ..NodeConfig::default() };
-        cfg.p2p.listen_addr = ([127, 0, 0, 1], ports.p2p).into();
+        cfg.p2p.listen = ([127, 0, 0, 1], ports.p2p).into();
         cfg.p2p.bootstrap = peer_addrs.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, a)| a.clone()).collect();
         cfg.rpc.jsonrpc_addr = ([127, 0, 0, 1], ports.jsonrpc).into();
         cfg.rpc.grpc_addr = ([127, 0, 0, 1], ports.grpc).into();
@@ -57,7 +61,7 @@ pub async fn start(dir: &Path) -> Result<()> {
     for h in homes {
         let cfg = NodeConfig::load(&Home(h.clone()).config(), std::env::vars())?;
         let ports = cairn_testnet::NodePorts {
-            p2p: cfg.p2p.listen_addr.port(),
+            p2p: cfg.p2p.listen.port(),
             jsonrpc: cfg.rpc.jsonrpc_addr.port(),
             grpc: cfg.rpc.grpc_addr.port(),
             metrics: cfg.rpc.metrics_addr.port(),

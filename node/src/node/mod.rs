@@ -14,7 +14,6 @@ use crate::home::Home;
 use anyhow::{Context, Result};
 use cairn_consensus::{Consensus, ConsensusConfig};
 use cairn_mempool::{AccountSource, Mempool, MempoolConfig};
-use cairn_network::NetworkConfig;
 use cairn_proto::{Account, Address, Hash};
 use cairn_state::State;
 use driver::{Driver, DriverEvent};
@@ -68,24 +67,9 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
     ));
 
     let p = &cfg.p2p;
-    let net_cfg = NetworkConfig {
-        listen: p.listen_addr,
-        bootstrap: p
-            .bootstrap
-            .iter()
-            .map(|a| a.parse())
-            .collect::<Result<_, _>>()
-            .context("p2p.bootstrap has a bad multiaddr")?,
-        mesh_n: p.mesh_n,
-        mesh_n_low: p.mesh_n_low,
-        mesh_n_high: p.mesh_n_high,
-        max_message_bytes: p.max_message_bytes,
-        max_peers: p.max_peers,
-        ..NetworkConfig::default()
-    };
-    let (net, net_events) = cairn_network::start(net_cfg, &key, &chain_id, validators.clone(), &registry)
+    let (net, net_events) = cairn_network::start(p.clone(), &key, &chain_id, validators.clone(), &registry)
         .await
-        .with_context(|| format!("cannot start p2p on {} (port in use?)", p.listen_addr))?;
+        .with_context(|| format!("cannot start p2p on {} (port in use?)", p.listen))?;
 
     let c = &cfg.consensus;
     let consensus = Consensus::with_registry(
@@ -177,7 +161,7 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
     let rpc = cairn_rpc::serve(rpc_cfg, Arc::new(api), registry.clone()).await.with_context(|| {
         format!("cannot start RPC on {} / {} / {} (port in use?)", r.jsonrpc_addr, r.grpc_addr, r.metrics_addr)
     })?;
-    tracing::info!(jsonrpc = %r.jsonrpc_addr, grpc = %r.grpc_addr, metrics = %r.metrics_addr, p2p = %p.listen_addr, "node running");
+    tracing::info!(jsonrpc = %r.jsonrpc_addr, grpc = %r.grpc_addr, metrics = %r.metrics_addr, p2p = %p.listen, "node running");
 
     wait_for_signal(&driver_thread).await?;
     tracing::info!("shutting down");
