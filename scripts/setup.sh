@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing Cairn needs beyond a Rust toolchain, only if missing:
-# clang + libclang (bindgen for the RocksDB bindings) and a C++ compiler. Idempotent; quiet
+# clang + libclang (bindgen for the RocksDB bindings), a C++ compiler and iproute2. Idempotent; quiet
 # when everything is there already. Protobuf needs nothing: protox compiles the .proto files.
 set -euo pipefail
 
@@ -16,6 +16,8 @@ for pattern in '/usr/lib/llvm-*/lib/libclang.so' '/usr/lib/llvm-*/lib/libclang-[
 done
 $has_libclang || missing+=(libclang-dev)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+# `ip netns` for the test that runs four validators in four network namespaces.
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"

@@ -1,4 +1,5 @@
-//! Network configuration: listen address, bootstrap peers, gossipsub mesh shape and the limits that keep a hostile peer from growing our memory. The
+//! Network configuration: listen address, bootstrap peers, the addresses announced to peers,
+//! gossipsub mesh shape and the limits that keep a hostile peer from growing our memory. The
 //! same struct is the `[p2p]` section of the node's `config.toml`.
 use crate::NetworkError;
 use cairn_proto::config_serde::millis;
@@ -17,10 +18,15 @@ pub struct NetworkConfig {
     #[serde(rename = "listen_addr")]
     pub listen: SocketAddr,
     /// Static peers dialled at start and re-dialled with backoff whenever they go away, e.g.
-    /// `/ip4/127.0.0.1/tcp/26610` or `/ip4/127.0.0.1/tcp/26610/p2p/12D3Koo…`. In TOML a
+    /// `/ip4/127.0.0.1/tcp/26610`, `/dns4/node1.example/tcp/26600/p2p/12D3Koo…`. In TOML a
     /// list, or one string of comma-separated multiaddrs (handy in environment variables).
     #[serde(with = "multiaddr_list")]
     pub bootstrap: Vec<Multiaddr>,
+    /// Addresses at which other hosts reach this node (`/ip4/203.0.113.7/tcp/26600`,
+    /// `/dns4/node0.example/tcp/26600`), when they differ from the listen address (a wildcard,
+    /// NAT, a container). Announced to peers through identify; list or comma-separated string.
+    #[serde(with = "multiaddr_list")]
+    pub external_addrs: Vec<Multiaddr>,
     /// Gossipsub mesh degree: target (D), low watermark (D_lo) and high watermark (D_hi).
     pub mesh_n: usize,
     pub mesh_n_low: usize,
@@ -42,6 +48,7 @@ impl Default for NetworkConfig {
         NetworkConfig {
             listen: SocketAddr::from(([0, 0, 0, 0], 26600)),
             bootstrap: Vec::new(),
+            external_addrs: Vec::new(),
             mesh_n: 6,
             mesh_n_low: 4,
             mesh_n_high: 12,
@@ -164,7 +171,11 @@ mod tests {
 
     #[test]
     fn serialized_config_reads_back_equal() {
-        let c = NetworkConfig { bootstrap: vec!["/dns4/node1/tcp/26600".parse().unwrap()], ..NetworkConfig::default() };
+        let c = NetworkConfig {
+            bootstrap: vec!["/dns4/node1/tcp/26600".parse().unwrap()],
+            external_addrs: vec!["/ip4/10.0.0.1/tcp/26600".parse().unwrap()],
+            ..NetworkConfig::default()
+        };
         let text = toml::to_string(&c).unwrap();
         assert!(text.contains("listen_addr = \"0.0.0.0:26600\""), "{text}");
         assert!(text.contains("reconnect_backoff_max_ms = 30000"), "{text}");

@@ -40,6 +40,54 @@ pub enum Command {
     /// Back up or restore a node's state database.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// A genesis for validators on different hosts: gentx on each, collect once, install on each.
+    #[command(subcommand)]
+    Genesis(GenesisCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GenesisCommand {
+    /// Sign this validator's entry for the genesis of its home's chain (HOME/gentx.json).
+    Gentx {
+        #[arg(long)]
+        home: PathBuf,
+        /// Voting power asked for.
+        #[arg(long, default_value_t = 1)]
+        power: u64,
+        /// Where the other validators reach this one, e.g. /dns4/val0.example/tcp/26600
+        /// [default: the first p2p.external_addrs, else p2p.listen_addr if it is a specific IP].
+        #[arg(long)]
+        p2p_addr: Option<cairn_network::Multiaddr>,
+        /// Where to write the entry [default: HOME/gentx.json].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verify the validators' entries and write the genesis with them and the funded accounts.
+    Collect {
+        /// Entry files, or directories of them (every *.json inside), comma-separated or repeated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        entries: Vec<PathBuf>,
+        /// Accounts to fund: JSON lists of {"address", "balance"?} (accounts.json of
+        /// `cairn testnet init` works; its secret keys are ignored), comma-separated or repeated.
+        #[arg(long, value_delimiter = ',')]
+        accounts: Vec<PathBuf>,
+        /// Balance of each validator's own account and of accounts listed without one (0: no
+        /// account for validators).
+        #[arg(long, default_value_t = crate::commands::init::GENESIS_BALANCE)]
+        validator_balance: u64,
+        /// Genesis time in Unix milliseconds [default: now].
+        #[arg(long)]
+        genesis_time_ms: Option<u64>,
+        #[arg(long, default_value = "genesis.json")]
+        out: PathBuf,
+    },
+    /// Check a collected genesis and install it in a home (filling an empty p2p.bootstrap).
+    Install {
+        #[arg(long)]
+        home: PathBuf,
+        #[arg(long)]
+        genesis: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -77,8 +125,16 @@ pub enum TestnetCommand {
 pub struct TestnetInitArgs {
     #[arg(long, default_value = "testnet")]
     pub dir: PathBuf,
-    #[arg(long, default_value_t = 4)]
-    pub validators: usize,
+    /// Number of validators [default: 4, or one per --hosts entry].
+    #[arg(long)]
+    pub validators: Option<usize>,
+    /// Host names or IPs of the validators, comma-separated, one per node: each node announces
+    /// and is dialled at its host (`/dns4/NAME/…` for names) and listens on every interface.
+    #[arg(long, value_delimiter = ',')]
+    pub hosts: Vec<String>,
+    /// IP the RPC, gRPC and metrics servers bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub rpc_bind: std::net::IpAddr,
     #[arg(long, default_value_t = 1000)]
     pub accounts: usize,
     #[arg(long, default_value_t = 26600)]

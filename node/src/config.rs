@@ -189,10 +189,13 @@ mod tests {
 
     #[test]
     fn p2p_address_lists_come_from_env_as_comma_separated_strings() {
-        let env =
-            vec![("CAIRN_P2P__BOOTSTRAP".to_string(), "/dns4/node1/tcp/26600,/ip4/10.0.0.3/tcp/26600".to_string())];
+        let env = vec![
+            ("CAIRN_P2P__BOOTSTRAP".to_string(), "/dns4/node1/tcp/26600,/ip4/10.0.0.3/tcp/26600".to_string()),
+            ("CAIRN_P2P__EXTERNAL_ADDRS".to_string(), "/dns4/node0/tcp/26600".to_string()),
+        ];
         let cfg = NodeConfig::parse("", env).unwrap();
         assert_eq!(cfg.p2p.bootstrap.len(), 2);
+        assert_eq!(cfg.p2p.external_addrs[0].to_string(), "/dns4/node0/tcp/26600");
         let err = NodeConfig::parse("[p2p]\nmesh_n = 2\n", vec![]).unwrap_err();
         assert!(format!("{err:#}").contains("mesh_n_low"), "{err:#}");
     }

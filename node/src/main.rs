@@ -1,6 +1,8 @@
 //! The `cairn` binary: parses the command line and runs the command.
 use anyhow::Result;
-use cairn_node::cli::{Cli, Command, KeysCommand, QueryArgs, SnapshotCommand, TestnetArgs, TestnetCommand, TxCommand};
+use cairn_node::cli::{
+    Cli, Command, GenesisCommand, KeysCommand, QueryArgs, SnapshotCommand, TestnetArgs, TestnetCommand, TxCommand,
+};
 use cairn_node::commands::{self, tx::TransferArgs};
 use cairn_node::config::NodeConfig;
 use cairn_node::home::Home;
@@ -94,5 +96,19 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Snapshot(SnapshotCommand::Export { home, out }) => commands::snapshot::export(&home, &out),
         Command::Snapshot(SnapshotCommand::Import { home, from }) => commands::snapshot::import(&home, &from),
+        Command::Genesis(GenesisCommand::Gentx { home, power, p2p_addr, out }) => {
+            commands::genesis::gentx(&home, power, p2p_addr, out.as_deref()).map(drop)
+        }
+        Command::Genesis(GenesisCommand::Collect { entries, accounts, validator_balance, genesis_time_ms, out }) => {
+            let args = commands::genesis::CollectArgs {
+                entries: &entries,
+                accounts: &accounts,
+                validator_balance,
+                genesis_time_ms,
+                out: &out,
+            };
+            commands::genesis::collect(&args).map(drop)
+        }
+        Command::Genesis(GenesisCommand::Install { home, genesis }) => commands::genesis::install(&home, &genesis),
     }
 }

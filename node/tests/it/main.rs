@@ -5,3 +5,4 @@ mod e2e;
 mod load;
 mod lying;
 mod net;
+mod netns;
