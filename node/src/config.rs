@@ -103,8 +103,9 @@ impl NodeConfig {
         Ok(cfg)
     }
 
+    /// The config as `config.toml`: every key with its comment (`config_doc`).
     pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).expect("config serializes")
+        crate::config_doc::render(self)
     }
 
     fn check(&self) -> Result<()> {

@@ -6,7 +6,7 @@ use cairn_node::cli::{
 use cairn_node::commands::{self, tx::TransferArgs};
 use cairn_node::config::NodeConfig;
 use cairn_node::home::Home;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 /// mimalloc instead of glibc malloc: a node allocates per transaction (admission, execution,
 /// batches) on many threads and frees across them, where glibc's arenas are slow. (It was
@@ -110,5 +110,14 @@ async fn run(cli: Cli) -> Result<()> {
             commands::genesis::collect(&args).map(drop)
         }
         Command::Genesis(GenesisCommand::Install { home, genesis }) => commands::genesis::install(&home, &genesis),
+        Command::Completions { shell } => {
+            // Into a buffer first: clap_complete panics on a write error (`… | head`).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "cairn", &mut script);
+            match std::io::Write::write_all(&mut std::io::stdout(), &script) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                _ => Ok(()),
+            }
+        }
     }
 }

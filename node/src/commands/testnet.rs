@@ -29,7 +29,7 @@ pub fn init(args: &TestnetInitArgs) -> Result<()> {
         args.dir.display()
     );
     let keys: Vec<Keypair> = (0..validators).map(|_| Keypair::generate()).collect();
-    let accounts: Vec<TestAccount> = (0..args.accounts).map(|_| TestAccount::generate()).collect();
+    let accounts = generate_accounts(args.accounts);
     let names: Vec<_> = keys.iter().enumerate().map(|(i, k)| (k.address(), format!("node{i}"))).collect();
     let funded: Vec<_> = accounts.iter().map(|a| a.address).chain(keys.iter().map(Keypair::address)).collect();
     let genesis = build_genesis(&args.chain_id, &names, &funded);
@@ -37,7 +37,9 @@ pub fn init(args: &TestnetInitArgs) -> Result<()> {
     let reach: Vec<Multiaddr> = (0..validators)
         .map(|i| hosts.get(i).unwrap_or(&Host::Ip(Ipv4Addr::LOCALHOST.into())).tcp(layout.ports(i).p2p))
         .collect();
+    let homes = crate::progress::counter(validators as u64, "writing node homes");
     for (i, key) in keys.iter().enumerate() {
+        homes.inc(1);
         let ports = layout.ports(i);
         let mut cfg = NodeConfig { moniker: format!("node{i}"), ..NodeConfig::default() };
         if hosts.is_empty() {
@@ -55,7 +57,10 @@ pub fn init(args: &TestnetInitArgs) -> Result<()> {
         cfg.rpc.metrics_addr = (args.rpc_bind, ports.metrics).into();
         Home::write(&layout.node_home(i), &cfg, &genesis, key)?;
     }
+    homes.finish_and_clear();
+    let writing = crate::progress::spinner(&format!("writing {}", layout.accounts_file().display()));
     write_accounts(&layout.accounts_file(), &accounts)?;
+    writing.finish_and_clear();
     println!(
         "testnet {}: {validators} validators, {} funded accounts in {}, chain {}",
         args.dir.display(),
@@ -67,6 +72,21 @@ pub fn init(args: &TestnetInitArgs) -> Result<()> {
         println!("  copy {} to {h} and run: cairn start --home node{i}", layout.node_home(i).display());
     }
     Ok(())
+}
+
+/// `n` new funded test accounts, made on every core, with a progress bar on a terminal.
+fn generate_accounts(n: usize) -> Vec<TestAccount> {
+    use rayon::prelude::*;
+    let bar = crate::progress::counter(n as u64, "generating accounts");
+    let accounts = (0..n)
+        .into_par_iter()
+        .map(|_| {
+            bar.inc(1);
+            TestAccount::generate()
+        })
+        .collect();
+    bar.finish_and_clear();
+    accounts
 }
 
 /// A `--hosts` entry: an IP, or a name dialled as `/dns4/NAME`.
@@ -111,8 +131,12 @@ impl std::fmt::Display for Host {
 pub async fn start(dir: &Path) -> Result<()> {
     let homes = TestnetLayout::discover(dir)?;
     let mut nodes = vec![];
+    let mut rpc_host: IpAddr = Ipv4Addr::LOCALHOST.into();
     for h in homes {
         let cfg = NodeConfig::load(&Home(h.clone()).config(), std::env::vars())?;
+        // Where this machine reaches the RPC servers: their address, or loopback for a wildcard.
+        let ip = cfg.rpc.jsonrpc_addr.ip();
+        rpc_host = if ip.is_unspecified() { Ipv4Addr::LOCALHOST.into() } else { ip };
         let ports = cairn_testnet::NodePorts {
             p2p: cfg.p2p.listen.port(),
             jsonrpc: cfg.rpc.jsonrpc_addr.port(),
@@ -123,10 +147,16 @@ pub async fn start(dir: &Path) -> Result<()> {
     }
     let binary = std::env::current_exe().context("cannot find the cairn binary")?;
     let mut net = Testnet::start(&binary, nodes, vec![])?;
-    println!("{}", net.endpoints_table());
-    println!("logs: {}/nodeI/node.log · accounts: {}/accounts.json", dir.display(), dir.display());
-    println!("try:  cairn query status --rpc http://127.0.0.1:{}", net.nodes[0].ports.jsonrpc);
-    println!("stop: Ctrl-C");
+    println!("{}", net.endpoints_table(&rpc_host.to_string()));
+    println!("accounts:  {} (funded test keys, for `cairn load --accounts`)", dir.join("accounts.json").display());
+    println!(
+        "dashboard: http://{rpc_host}:{}/dashboard (each node serves one on its JSON-RPC port)",
+        net.nodes[0].ports.jsonrpc
+    );
+    println!("metrics:   Prometheus text on each node's metrics address above (scrape /metrics)");
+    println!("logs:      each node's log file above; RUST_LOG or log.level sets the detail");
+    println!("try:       cairn query status --rpc http://{rpc_host}:{}", net.nodes[0].ports.jsonrpc);
+    println!("stop:      Ctrl-C");
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     let mut reported = vec![false; net.nodes.len()];

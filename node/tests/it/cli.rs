@@ -40,6 +40,14 @@ fn testnet_init_lays_out_nodes_ports_and_accounts() {
     assert_eq!(accounts.len(), 5);
     let cfg = std::fs::read_to_string(dir.path().join("node2/config.toml")).unwrap();
     assert!(cfg.contains("127.0.0.1:31020") && cfg.contains("127.0.0.1:31021"), "{cfg}");
+    // Commented, and each key's comment comes from one table (config_doc.rs).
+    assert!(
+        cfg.contains(
+            "# Most established connections, inbound and outbound together.
+max_peers = 100"
+        ),
+        "{cfg}"
+    );
     let g0 = std::fs::read(dir.path().join("node0/genesis.json")).unwrap();
     assert_eq!(g0, std::fs::read(dir.path().join("node2/genesis.json")).unwrap(), "one shared genesis");
 }
@@ -147,4 +155,65 @@ fn testnet_init_lays_out_homes_for_other_hosts() {
     assert!(!ok && err.contains("one host per validator"), "{err}");
     let (ok, _, err) = cairn(&["testnet", "init", "--dir", other.to_str().unwrap(), "--hosts", "a,bad host"]);
     assert!(!ok && err.contains("neither an IP address nor a DNS name"), "{err}");
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let (ok, out, err) = cairn(&["completions", shell]);
+        assert!(ok, "{shell}: {err}");
+        assert!(out.contains("cairn") && out.contains("genesis") && out.contains("base-port"), "{shell}: {out}");
+    }
+    let (ok, _, err) = cairn(&["completions", "tcsh"]);
+    assert!(!ok && err.contains("invalid value"), "{err}");
+}
+
+/// `cairn testnet start` tells where each node's RPC, dashboard, metrics and log are.
+#[test]
+fn testnet_start_says_where_logs_metrics_and_the_dashboard_are() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let base = crate::net::base_port(1);
+    let (ok, _, err) = cairn(&[
+        "testnet",
+        "init",
+        "--dir",
+        d,
+        "--validators",
+        "1",
+        "--accounts",
+        "2",
+        "--base-port",
+        &base.to_string(),
+    ]);
+    assert!(ok, "{err}");
+    let mut child = std::process::Command::new(crate::net::bin())
+        .args(["testnet", "start", "--dir", d])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut text = String::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        text += &line;
+        text.push('\n');
+        if line.starts_with("stop:") {
+            break;
+        }
+    }
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(child.wait().unwrap().success(), "{text}{}", rest.join("\n"));
+    assert_eq!(rest.last().map(String::as_str), Some("stopped"));
+    for want in [
+        format!("http://127.0.0.1:{}/dashboard", base + 1),
+        format!("http://127.0.0.1:{}/metrics", base + 3),
+        format!("{d}/node0/node.log"),
+        "accounts.json".into(),
+    ] {
+        assert!(text.contains(&want), "no {want} in:\n{text}");
+    }
 }
