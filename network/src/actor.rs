@@ -172,15 +172,20 @@ impl Actor {
     }
 
     /// An inbound connection shows the peer's ephemeral port; once identify tells us where the
-    /// peer listens, show that address instead (the one on the same IP).
+    /// peer listens, show that address instead: the one on the same IP, else a DNS name it
+    /// announces (`p2p.external_addrs`).
     fn on_identified(&mut self, peer: PeerId, listen_addrs: &[Multiaddr]) {
         fn ip(a: &Multiaddr) -> Option<Protocol<'_>> {
             a.iter().find(|p| matches!(p, Protocol::Ip4(_) | Protocol::Ip6(_)))
         }
+        fn dns(a: &Multiaddr) -> bool {
+            a.iter().any(|p| matches!(p, Protocol::Dns(_) | Protocol::Dns4(_) | Protocol::Dns6(_)))
+        }
         let mut peers = self.peers.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(info) = peers.get_mut(&peer) else { return };
         let Ok(current) = info.address.parse::<Multiaddr>() else { return };
-        if let Some(listen) = listen_addrs.iter().find(|a| ip(a).is_some() && ip(a) == ip(&current)) {
+        let same_ip = listen_addrs.iter().find(|a| ip(a).is_some() && ip(a) == ip(&current));
+        if let Some(listen) = same_ip.or_else(|| listen_addrs.iter().find(|a| dns(a))) {
             info.address = listen.to_string();
         }
     }

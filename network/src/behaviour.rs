@@ -138,7 +138,10 @@ impl Behaviour {
         );
         let identify = identify::Behaviour::new(
             identify::Config::new("/cairn/1".into(), key.public())
-                .with_agent_version(format!("cairn/{}", env!("CARGO_PKG_VERSION"))),
+                .with_agent_version(format!("cairn/{}", env!("CARGO_PKG_VERSION")))
+                // With announced addresses, peers learn those alone: a wildcard or
+                // container-internal listen address means nothing on another host.
+                .with_hide_listen_addrs(!config.external_addrs.is_empty()),
         );
         Ok(Behaviour {
             limits: connection_limits::Behaviour::new(limits),

@@ -1,18 +1,32 @@
-//! Network configuration: listen address, bootstrap peers, gossipsub mesh shape and the limits
-//! that keep a hostile peer from growing our memory.
+//! Network configuration: listen address, bootstrap peers, the addresses announced to peers,
+//! gossipsub mesh shape and the limits that keep a hostile peer from growing our memory. The
+//! same struct is the `[p2p]` section of the node's `config.toml`.
 use crate::NetworkError;
+use cairn_proto::config_serde::millis;
 use libp2p::Multiaddr;
+use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// Everything the node chooses about its p2p layer. `Default` suits a 4–100 node network.
-#[derive(Clone, Debug)]
+/// Everything the node chooses about its p2p layer. `Default` suits a 4–100 node network and
+/// listens on every interface (other hosts must reach a validator's p2p port; RPC, in
+/// contrast, binds loopback by default).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct NetworkConfig {
     /// TCP address to listen on.
+    #[serde(rename = "listen_addr")]
     pub listen: SocketAddr,
     /// Static peers dialled at start and re-dialled with backoff whenever they go away, e.g.
-    /// `/ip4/127.0.0.1/tcp/26610` or `/ip4/127.0.0.1/tcp/26610/p2p/12D3Koo…`.
+    /// `/ip4/127.0.0.1/tcp/26610`, `/dns4/node1.example/tcp/26600/p2p/12D3Koo…`. In TOML a
+    /// list, or one string of comma-separated multiaddrs (handy in environment variables).
+    #[serde(with = "multiaddr_list")]
     pub bootstrap: Vec<Multiaddr>,
+    /// Addresses at which other hosts reach this node (`/ip4/203.0.113.7/tcp/26600`,
+    /// `/dns4/node0.example/tcp/26600`), when they differ from the listen address (a wildcard,
+    /// NAT, a container). Announced to peers through identify; list or comma-separated string.
+    #[serde(with = "multiaddr_list")]
+    pub external_addrs: Vec<Multiaddr>,
     /// Gossipsub mesh degree: target (D), low watermark (D_lo) and high watermark (D_hi).
     pub mesh_n: usize,
     pub mesh_n_low: usize,
@@ -25,6 +39,7 @@ pub struct NetworkConfig {
     /// Most blocks served in one sync response (requests asking for more are clamped).
     pub sync_max_blocks: u32,
     /// Ceiling of the exponential backoff between re-dials of a bootstrap peer.
+    #[serde(rename = "reconnect_backoff_max_ms", with = "millis")]
     pub reconnect_backoff_max: Duration,
 }
 
@@ -33,6 +48,7 @@ impl Default for NetworkConfig {
         NetworkConfig {
             listen: SocketAddr::from(([0, 0, 0, 0], 26600)),
             bootstrap: Vec::new(),
+            external_addrs: Vec::new(),
             mesh_n: 6,
             mesh_n_low: 4,
             mesh_n_high: 12,
@@ -90,6 +106,38 @@ impl NetworkConfig {
     }
 }
 
+/// Serde for a list of multiaddrs: written as a list of strings; read from a list or from one
+/// comma-separated string (so `CAIRN_P2P__BOOTSTRAP=/ip4/…,/dns4/…` works).
+mod multiaddr_list {
+    use libp2p::Multiaddr;
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(addrs: &[Multiaddr], s: S) -> Result<S::Ok, S::Error> {
+        addrs.iter().map(ToString::to_string).collect::<Vec<_>>().serialize(s)
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrString {
+        List(Vec<String>),
+        String(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Multiaddr>, D::Error> {
+        let items = match ListOrString::deserialize(d)? {
+            ListOrString::List(v) => v,
+            ListOrString::String(s) => s.split(',').map(str::to_string).collect(),
+        };
+        items
+            .iter()
+            .map(|a| a.trim())
+            .filter(|a| !a.is_empty())
+            .map(|a| a.parse().map_err(|e| D::Error::custom(format!("{a:?} is not a multiaddr: {e}"))))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +149,36 @@ mod tests {
         assert!(matches!(c.validate(), Err(NetworkError::Config { .. })));
         let c = NetworkConfig { max_peers: 0, ..NetworkConfig::default() };
         assert!(c.validate().is_err());
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Addrs {
+        #[serde(with = "multiaddr_list")]
+        a: Vec<Multiaddr>,
+    }
+
+    #[test]
+    fn multiaddr_lists_read_from_a_list_or_a_comma_separated_string() {
+        let list: Addrs = toml::from_str(r#"a = ["/ip4/10.0.0.1/tcp/1", "/dns4/node1/tcp/2"]"#).unwrap();
+        let string: Addrs = toml::from_str(r#"a = "/ip4/10.0.0.1/tcp/1, /dns4/node1/tcp/2""#).unwrap();
+        assert_eq!(list.a, string.a);
+        assert_eq!(list.a[1].to_string(), "/dns4/node1/tcp/2");
+        let empty: Addrs = toml::from_str(r#"a = """#).unwrap();
+        assert!(empty.a.is_empty());
+        let err = toml::from_str::<Addrs>(r#"a = ["/ip4/10.0.0.1/tcp/1", "node1:26600"]"#).unwrap_err();
+        assert!(err.to_string().contains("\"node1:26600\" is not a multiaddr"), "{err}");
+    }
+
+    #[test]
+    fn serialized_config_reads_back_equal() {
+        let c = NetworkConfig {
+            bootstrap: vec!["/dns4/node1/tcp/26600".parse().unwrap()],
+            external_addrs: vec!["/ip4/10.0.0.1/tcp/26600".parse().unwrap()],
+            ..NetworkConfig::default()
+        };
+        let text = toml::to_string(&c).unwrap();
+        assert!(text.contains("listen_addr = \"0.0.0.0:26600\""), "{text}");
+        assert!(text.contains("reconnect_backoff_max_ms = 30000"), "{text}");
+        assert_eq!(toml::from_str::<NetworkConfig>(&text).unwrap(), c);
     }
 }

@@ -17,7 +17,7 @@ pub use config::{NetworkConfig, SYNC_RESPONSE_SLACK, TX_BATCH_MAX_BYTES};
 pub use error::NetworkError;
 pub use handle::{NetworkEvent, NetworkHandle, PeerInfo};
 pub use identity::{peer_id_of, peer_id_of_address};
-pub use libp2p::{Multiaddr, PeerId};
+pub use libp2p::{multiaddr, Multiaddr, PeerId};
 pub use metrics::RejectKind;
 
 use cairn_proto::{Keypair, ValidatorSet};
@@ -30,6 +30,15 @@ use tokio::sync::{mpsc, oneshot};
 const CONTROL_QUEUE: usize = 1024;
 /// Tx batches queued from handles to the swarm task.
 const TX_QUEUE: usize = 128;
+
+/// The system's DNS configuration (`/etc/resolv.conf`, `/etc/hosts`); without a usable
+/// resolv.conf, names resolve from the hosts file only (no name server), with a warning.
+fn resolver_config() -> (libp2p::dns::ResolverConfig, libp2p::dns::ResolverOpts) {
+    hickory_resolver::system_conf::read_system_conf().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "no usable /etc/resolv.conf: /dns4 addresses resolve from /etc/hosts only");
+        (libp2p::dns::ResolverConfig::new(), libp2p::dns::ResolverOpts::default())
+    })
+}
 
 /// Starts the swarm on the current tokio runtime: listens on `config.listen`, dials the
 /// bootstrap peers, and returns once listening.
@@ -45,6 +54,7 @@ pub async fn start(
     let id_key = identity::libp2p_keypair(key);
     let local = id_key.public().to_peer_id();
     let behaviour = behaviour::Behaviour::new(&config, &id_key, chain_id)?;
+    let resolver = resolver_config();
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(id_key)
         .with_tokio()
         .with_tcp(
@@ -53,6 +63,8 @@ pub async fn start(
             libp2p::yamux::Config::default,
         )
         .map_err(|e| NetworkError::Setup { component: "transport", reason: e.to_string() })?
+        // `/dns4/…`, `/dns6/…` and `/dns/…` addresses resolve before the TCP dial.
+        .with_dns_config(resolver.0, resolver.1)
         .with_behaviour(|_| behaviour)
         .map_err(|e| NetworkError::Setup { component: "behaviour", reason: e.to_string() })?
         // Gossipsub keeps only mesh connections alive; a long idle timeout spares the other
@@ -63,6 +75,11 @@ pub async fn start(
     swarm
         .listen_on(listen_addr.clone())
         .map_err(|e| NetworkError::Listen { addr: listen_addr.to_string(), reason: e.to_string() })?;
+    // Confirmed external addresses are what identify tells peers we listen on, besides the
+    // listen addresses themselves.
+    for addr in &config.external_addrs {
+        swarm.add_external_address(addr.clone());
+    }
 
     let (events_tx, events_rx) = mpsc::channel(actor::EVENT_QUEUE);
     let (control_tx, control_rx) = mpsc::channel(CONTROL_QUEUE);

@@ -1,19 +1,23 @@
 //! The node's configuration: `config.toml` in the home directory, every key overridable by a
 //! `CAIRN_…` environment variable (`CAIRN_RPC__JSONRPC_ADDR=…`: sections joined by `__`).
+//! Each section is the owning crate's own config struct, serialized as it is (`[p2p]` is
+//! `cairn_network::NetworkConfig`, `[rpc]` `cairn_rpc::RpcConfig`, `[mempool]`
+//! `cairn_mempool::MempoolConfig`, `[state]` `cairn_state::StateConfig`), so every default lives
+//! in one place: the crate that uses it.
 use anyhow::{bail, Context, Result};
 use cairn_engine::EngineConfig;
 use cairn_mempool::MempoolConfig;
+use cairn_network::NetworkConfig;
 use cairn_rpc::RpcConfig;
 use cairn_state::StateConfig;
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
 use std::path::Path;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NodeConfig {
     pub moniker: String,
-    pub p2p: P2pConfig,
+    pub p2p: NetworkConfig,
     pub rpc: RpcConfig,
     pub consensus: EngineConfig,
     pub mempool: MempoolConfig,
@@ -21,20 +25,7 @@ pub struct NodeConfig {
     pub log: LogSection,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct P2pConfig {
-    pub listen_addr: SocketAddr,
-    /// Multiaddrs of the peers to dial at start and to keep reconnecting to.
-    pub bootstrap: Vec<String>,
-    pub mesh_n: usize,
-    pub mesh_n_low: usize,
-    pub mesh_n_high: usize,
-    pub max_message_bytes: usize,
-    pub max_peers: u32,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogSection {
     /// "text" or "json".
@@ -47,26 +38,12 @@ impl Default for NodeConfig {
     fn default() -> Self {
         NodeConfig {
             moniker: "cairn".into(),
-            p2p: P2pConfig::default(),
+            p2p: NetworkConfig::default(),
             rpc: RpcConfig::default(),
             consensus: EngineConfig::default(),
             mempool: MempoolConfig::default(),
             state: StateConfig::default(),
             log: LogSection::default(),
-        }
-    }
-}
-
-impl Default for P2pConfig {
-    fn default() -> Self {
-        P2pConfig {
-            listen_addr: "127.0.0.1:26600".parse().expect("valid"),
-            bootstrap: vec![],
-            mesh_n: 6,
-            mesh_n_low: 4,
-            mesh_n_high: 12,
-            max_message_bytes: 8 << 20,
-            max_peers: 64,
         }
     }
 }
@@ -97,8 +74,9 @@ impl NodeConfig {
         Ok(cfg)
     }
 
+    /// The config as `config.toml`: every key with its comment (`config_doc`).
     pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).expect("config serializes")
+        crate::config_doc::render(self)
     }
 
     fn check(&self) -> Result<()> {
@@ -109,6 +87,7 @@ impl NodeConfig {
         if self.mempool.max_txs == 0 {
             bail!("mempool.max_txs must be positive");
         }
+        self.p2p.validate().context("in section [p2p]")?;
         Ok(())
     }
 }
@@ -151,6 +130,47 @@ mod tests {
         assert_eq!(cfg.rpc.jsonrpc_addr.port(), 9999);
         assert_eq!(cfg.consensus.timeout_propose_ms, 1234);
         assert_eq!(cfg.moniker, "alice");
+    }
+
+    /// Each section is its crate's own struct: the node adds no defaults of its own, and a
+    /// config.toml that leaves a key out gets the crate's default for it.
+    #[test]
+    fn sections_hold_the_crates_defaults() {
+        for cfg in [
+            NodeConfig::parse(&NodeConfig::default().to_toml(), vec![]).unwrap(),
+            NodeConfig::parse("", vec![]).unwrap(),
+        ] {
+            assert_eq!(cfg.p2p, NetworkConfig::default());
+            assert_eq!(cfg.rpc, RpcConfig::default());
+            assert_eq!(cfg.mempool, MempoolConfig::default());
+            assert_eq!(cfg.state, StateConfig::default());
+            assert_eq!(cfg, NodeConfig::default());
+        }
+    }
+
+    /// A config.toml written by `cairn testnet init` before the sections became the crates'
+    /// structs (a real one, node 1 of a testnet) still loads, with every value it sets.
+    #[test]
+    fn config_written_by_earlier_versions_still_loads() {
+        let cfg = NodeConfig::parse(include_str!("../tests/fixtures/config-2026-12.toml"), vec![]).unwrap();
+        assert_eq!(cfg.moniker, "node1");
+        assert_eq!(cfg.p2p.listen, "127.0.0.1:26610".parse().unwrap());
+        assert_eq!(cfg.p2p.max_peers, 64);
+        assert_eq!(cfg.p2p.bootstrap.len(), 3);
+        assert_eq!(cfg.rpc.jsonrpc_addr.port(), 26611);
+    }
+
+    #[test]
+    fn p2p_address_lists_come_from_env_as_comma_separated_strings() {
+        let env = vec![
+            ("CAIRN_P2P__BOOTSTRAP".to_string(), "/dns4/node1/tcp/26600,/ip4/10.0.0.3/tcp/26600".to_string()),
+            ("CAIRN_P2P__EXTERNAL_ADDRS".to_string(), "/dns4/node0/tcp/26600".to_string()),
+        ];
+        let cfg = NodeConfig::parse("", env).unwrap();
+        assert_eq!(cfg.p2p.bootstrap.len(), 2);
+        assert_eq!(cfg.p2p.external_addrs[0].to_string(), "/dns4/node0/tcp/26600");
+        let err = NodeConfig::parse("[p2p]\nmesh_n = 2\n", vec![]).unwrap_err();
+        assert!(format!("{err:#}").contains("mesh_n_low"), "{err:#}");
     }
 
     #[test]

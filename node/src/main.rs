@@ -1,10 +1,12 @@
 //! The `cairn` binary: parses the command line and runs the command.
 use anyhow::Result;
-use cairn_node::cli::{Cli, Command, KeysCommand, QueryArgs, SnapshotCommand, TestnetArgs, TestnetCommand, TxCommand};
+use cairn_node::cli::{
+    Cli, Command, GenesisCommand, KeysCommand, QueryArgs, SnapshotCommand, TestnetArgs, TestnetCommand, TxCommand,
+};
 use cairn_node::commands::{self, tx::TransferArgs};
 use cairn_node::config::NodeConfig;
 use cairn_node::home::Home;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 /// mimalloc instead of glibc malloc: a node allocates per transaction (admission, execution,
 /// batches) on many threads and frees across them, where glibc's arenas are slow. (It was
@@ -86,5 +88,28 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => commands::load::bench(args).await,
         Command::Snapshot(SnapshotCommand::Export { home, out }) => commands::snapshot::export(&home, &out),
         Command::Snapshot(SnapshotCommand::Import { home, from }) => commands::snapshot::import(&home, &from),
+        Command::Genesis(GenesisCommand::Gentx { home, power, p2p_addr, out }) => {
+            commands::genesis::gentx(&home, power, p2p_addr, out.as_deref()).map(drop)
+        }
+        Command::Genesis(GenesisCommand::Collect { entries, accounts, validator_balance, genesis_time_ms, out }) => {
+            let args = commands::genesis::CollectArgs {
+                entries: &entries,
+                accounts: &accounts,
+                validator_balance,
+                genesis_time_ms,
+                out: &out,
+            };
+            commands::genesis::collect(&args).map(drop)
+        }
+        Command::Genesis(GenesisCommand::Install { home, genesis }) => commands::genesis::install(&home, &genesis),
+        Command::Completions { shell } => {
+            // Into a buffer first: clap_complete panics on a write error (`… | head`).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "cairn", &mut script);
+            match std::io::Write::write_all(&mut std::io::stdout(), &script) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                _ => Ok(()),
+            }
+        }
     }
 }

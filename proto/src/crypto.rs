@@ -12,6 +12,8 @@ pub enum SignatureDomain {
     Tx,
     Vote,
     Proposal,
+    /// A validator's signed entry for a genesis (`GenesisEntry`).
+    GenesisEntry,
 }
 
 impl SignatureDomain {
@@ -20,6 +22,7 @@ impl SignatureDomain {
             SignatureDomain::Tx => b"cairn/tx/v1",
             SignatureDomain::Vote => b"cairn/vote/v1",
             SignatureDomain::Proposal => b"cairn/proposal/v1",
+            SignatureDomain::GenesisEntry => b"cairn/genesis-entry/v1",
         }
     }
 

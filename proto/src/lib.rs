@@ -29,7 +29,7 @@ pub use block::{Block, BlockError, CertifiedBlock, Header};
 pub use bytes32::{Address, Hash};
 pub use crypto::{verify_batch, Keypair, Signature, SignatureDomain};
 pub use error::{DecodeError, VerifyError};
-pub use genesis::{Genesis, GenesisAccount, GenesisValidator};
+pub use genesis::{Genesis, GenesisAccount, GenesisEntry, GenesisValidator};
 pub use merkle::merkle_root;
 pub use reject::{RejectReason, TxRejection};
 pub use tx::{Transfer, TxAction, TxBody, UncheckedTx, VerifiedTx, TX_SIGN_DOMAIN};

@@ -119,22 +119,24 @@ impl Testnet {
         }
     }
 
-    /// A table of every node's endpoints, for people.
-    pub fn endpoints_table(&self) -> String {
-        let row = |cells: [String; 6]| {
-            format!("{:<6} {:<8} {:<24} {:<24} {:<18} {}\n", cells[0], cells[1], cells[2], cells[3], cells[4], cells[5])
-        };
-        let mut s = row(["node", "pid", "JSON-RPC / WS", "gRPC", "p2p", "metrics"].map(String::from));
+    /// Every node's endpoints, dashboard and log file, for people. `host` is the address to
+    /// show for the RPC servers (they may bind a wildcard).
+    pub fn endpoints_table(&self, host: &str) -> String {
+        let mut s = String::new();
         for (i, n) in self.nodes.iter().enumerate() {
             let p = n.ports;
-            s += &row([
-                format!("node{i}"),
-                n.pid().map_or("-".into(), |p| p.to_string()),
-                format!("http://127.0.0.1:{}", p.jsonrpc),
-                format!("127.0.0.1:{}", p.grpc),
-                format!("127.0.0.1:{}", p.p2p),
-                format!("http://127.0.0.1:{}/metrics", p.metrics),
-            ]);
+            let pid = n.pid().map_or("not running".into(), |p| format!("pid {p}"));
+            s += &format!("node{i} ({pid})\n");
+            for (what, at) in [
+                ("JSON-RPC + WebSocket", format!("http://{host}:{}", p.jsonrpc)),
+                ("dashboard", format!("http://{host}:{}/dashboard", p.jsonrpc)),
+                ("gRPC", format!("{host}:{}", p.grpc)),
+                ("metrics", format!("http://{host}:{}/metrics", p.metrics)),
+                ("p2p", format!("port {}", p.p2p)),
+                ("log", n.log_file().display().to_string()),
+            ] {
+                s += &format!("  {what:<21} {at}\n");
+            }
         }
         s
     }

@@ -35,8 +35,8 @@ pub struct BenchArgs {
     /// Seconds of load at each rate.
     #[arg(long, default_value_t = 30)]
     pub duration: u64,
-    /// The `cairn` binary the nodes run (use a release build for figures); defaults to the
-    /// running one.
+    /// The `cairn` binary the nodes run (use a release build for figures) [default: the
+    /// running one].
     #[arg(long)]
     pub binary: Option<PathBuf>,
     /// Where bench.json, bench.svg and each rate's node logs go (NN-RATEtps/nodeI.log).
@@ -57,8 +57,8 @@ pub struct BenchArgs {
     /// How long the load generator waits for the last txs after sending stops.
     #[arg(long, default_value_t = 30)]
     pub drain_secs: u64,
-    /// Environment for every node, KEY=VALUE (e.g. CAIRN_MEMPOOL__MAX_TXS=200000); repeatable. The
-    /// load generator follows CAIRN_MEMPOOL__NONCE_WINDOW.
+    /// Environment for every node, KEY=VALUE (e.g. CAIRN_MEMPOOL__MAX_TXS=200000); repeatable
+    /// [default: none]. The load generator follows CAIRN_MEMPOOL__NONCE_WINDOW.
     #[arg(long = "node-env", value_parser = parse_env)]
     pub node_env: Vec<(String, String)>,
     /// Keep each rate's testnet directory (homes, RocksDB) instead of only the node logs.

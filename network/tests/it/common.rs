@@ -28,6 +28,10 @@ impl Node {
             reconnect_backoff_max: Duration::from_secs(1),
             ..NetworkConfig::default()
         };
+        Node::start_with(key, set, config).await
+    }
+
+    pub async fn start_with(key: &Keypair, set: &ValidatorSet, config: NetworkConfig) -> Node {
         // `RUST_LOG=cairn_network=debug cargo test …` shows what the swarms do.
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())

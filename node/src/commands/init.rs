@@ -24,6 +24,7 @@ pub fn build_genesis(chain_id: &str, validators: &[(Address, String)], accounts:
             .map(|(address, name)| GenesisValidator { address: *address, power: 1, name: name.clone() })
             .collect(),
         accounts: accounts.iter().map(|a| GenesisAccount { address: *a, balance: GENESIS_BALANCE }).collect(),
+        gentxs: vec![],
     }
 }
 

@@ -1,4 +1,5 @@
 //! One module per CLI command family; each turns parsed arguments into work and output.
+pub mod genesis;
 pub mod init;
 pub mod keys;
 pub mod load;

@@ -16,7 +16,6 @@ use anyhow::{Context, Result};
 use cairn_consensus::{Consensus, WalEntry};
 use cairn_engine::Engine;
 use cairn_mempool::{AccountSource, Mempool, MempoolConfig};
-use cairn_network::NetworkConfig;
 use cairn_proto::{Account, Address, Hash};
 use cairn_state::State;
 use driver::DriverEvent;
@@ -66,25 +65,10 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
     ));
 
     let p = &cfg.p2p;
-    let net_cfg = NetworkConfig {
-        listen: p.listen_addr,
-        bootstrap: p
-            .bootstrap
-            .iter()
-            .map(|a| a.parse())
-            .collect::<Result<_, _>>()
-            .context("p2p.bootstrap has a bad multiaddr")?,
-        mesh_n: p.mesh_n,
-        mesh_n_low: p.mesh_n_low,
-        mesh_n_high: p.mesh_n_high,
-        max_message_bytes: p.max_message_bytes,
-        max_peers: p.max_peers,
-        ..NetworkConfig::default()
-    };
-    let net_cfg_sync_blocks = net_cfg.sync_max_blocks;
-    let (net, net_events) = cairn_network::start(net_cfg, &key, &chain_id, validators.clone(), &registry)
+    let net_cfg_sync_blocks = p.sync_max_blocks;
+    let (net, net_events) = cairn_network::start(p.clone(), &key, &chain_id, validators.clone(), &registry)
         .await
-        .with_context(|| format!("cannot start p2p on {} (port in use?)", p.listen_addr))?;
+        .with_context(|| format!("cannot start p2p on {} (port in use?)", p.listen))?;
 
     // Every vote and proposal reaches consensus only through the network's gossip validator,
     // which has already checked its signer and signature: checking again here would verify
@@ -173,7 +157,7 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
     let rpc = cairn_rpc::serve(rpc_cfg, Arc::new(api), registry.clone()).await.with_context(|| {
         format!("cannot start RPC on {} / {} / {} (port in use?)", r.jsonrpc_addr, r.grpc_addr, r.metrics_addr)
     })?;
-    tracing::info!(jsonrpc = %r.jsonrpc_addr, grpc = %r.grpc_addr, metrics = %r.metrics_addr, p2p = %p.listen_addr, "node running");
+    tracing::info!(jsonrpc = %r.jsonrpc_addr, grpc = %r.grpc_addr, metrics = %r.metrics_addr, p2p = %p.listen, "node running");
 
     wait_for_signal(&driver_thread).await?;
     tracing::info!("shutting down");

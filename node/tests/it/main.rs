@@ -9,3 +9,4 @@ mod e2e;
 mod load;
 mod lying;
 mod net;
+mod netns;

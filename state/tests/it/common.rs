@@ -24,6 +24,7 @@ pub fn genesis(n: u64, balance: u64) -> Genesis {
         genesis_time_ms: 1_000,
         validators: vec![GenesisValidator { address: key(1_000_000).address(), power: 1, name: "v0".into() }],
         accounts: (0..n).map(|i| GenesisAccount { address: key(i).address(), balance }).collect(),
+        gentxs: vec![],
     }
 }
 
