@@ -19,7 +19,7 @@ fn bench_writes_a_report_and_a_plot_per_rate() {
         "--accounts",
         "20",
         "--base-port",
-        &base_port(1).to_string(),
+        &base_port(2).to_string(),
         "--drain-secs",
         "60",
         "--out",

@@ -174,7 +174,7 @@ fn testnet_start_says_where_logs_metrics_and_the_dashboard_are() {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    let base = crate::net::base_port(1);
+    let base = crate::net::base_port(4);
     let (ok, _, err) = cairn(&[
         "testnet",
         "init",

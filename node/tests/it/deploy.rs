@@ -11,7 +11,7 @@ use std::time::Duration;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_files_pass_offline_validation() {
     // Slot 1's ports above the dashboard test's single node.
-    let mut ln = LocalNet::start_at(1, base_port(1) + 20);
+    let mut ln = LocalNet::start_at(1, base_port(3));
     wait_height(&ln.client(0), 2, Duration::from_secs(60), &format!("startup, log:\n{}", ln.log_tail(0))).await;
     let body = scrape_metrics(cairn_testnet::NodePorts::for_node(ln.base, 0).metrics);
     ln.net.stop(Duration::from_secs(10));
