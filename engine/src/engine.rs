@@ -3,7 +3,7 @@
 //! Around the state machine it owns what every host would otherwise write again: the
 //! future-height buffer, the validity rule `valid(v)`, block building, commit → next height,
 //! acceptance of synced blocks, WAL replay order, the signing floor and evidence handling.
-use crate::future::{describe, FutureBuffer};
+use crate::future::{height_and_signer, FutureBuffer};
 use crate::signing::{first_signable_height, SignPoint};
 use crate::sync::SyncedBlocks;
 use crate::{BlockRules, EngineConfig, EngineError, Host, Timer, Tip};
@@ -130,7 +130,7 @@ impl<H: Host> Engine<H> {
     /// Current height: to the state machine. Later heights: kept (the near ones, within the
     /// buffer's bounds) and a sign that we are behind. Earlier heights: dropped.
     fn on_message(&mut self, from: H::Peer, msg: ConsensusMessage) -> Vec<Output> {
-        let (height, signer, _) = describe(&msg);
+        let (height, signer) = height_and_signer(&msg);
         let current = self.consensus.height();
         if height > current {
             self.request_sync(Some(&from));

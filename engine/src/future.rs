@@ -8,13 +8,19 @@ use std::collections::{BTreeMap, HashMap};
 /// Framing and signature overhead counted per message besides its block's transactions.
 const MESSAGE_OVERHEAD: usize = 256;
 
-/// The height, signer and approximate size in memory of a consensus message.
-pub fn describe(m: &ConsensusMessage) -> (u64, Address, usize) {
+/// The height and signer of a consensus message (cheap: no pass over a block's txs).
+pub fn height_and_signer(m: &ConsensusMessage) -> (u64, Address) {
     match m {
-        ConsensusMessage::Proposal(p) => {
-            (p.height, p.proposer, MESSAGE_OVERHEAD + p.block.txs.iter().map(VerifiedTx::len).sum::<usize>())
-        }
-        ConsensusMessage::Vote(v) => (v.height, v.validator, MESSAGE_OVERHEAD),
+        ConsensusMessage::Proposal(p) => (p.height, p.proposer),
+        ConsensusMessage::Vote(v) => (v.height, v.validator),
+    }
+}
+
+/// The approximate size in memory of a consensus message; only messages being kept need it.
+fn size(m: &ConsensusMessage) -> usize {
+    match m {
+        ConsensusMessage::Proposal(p) => MESSAGE_OVERHEAD + p.block.txs.iter().map(VerifiedTx::len).sum::<usize>(),
+        ConsensusMessage::Vote(_) => MESSAGE_OVERHEAD,
     }
 }
 
@@ -51,7 +57,7 @@ impl FutureBuffer {
 
     /// Keeps `m` unless a bound would be crossed.
     pub fn push(&mut self, m: ConsensusMessage) -> Result<(), Refused> {
-        let (height, signer, size) = describe(&m);
+        let ((height, signer), size) = (height_and_signer(&m), size(&m));
         if self.count >= self.max_count || self.bytes + size > self.max_bytes {
             return Err(Refused::Full);
         }
