@@ -3,7 +3,7 @@
 //! signed before the whole log is known. Also the logging of valid blocks (L36).
 use crate::state::Consensus;
 use crate::{Output, Step, WalEntry};
-use cairn_proto::{Vote, VoteKind};
+use cairn_proto::{Hash, Vote, VoteKind};
 
 impl Consensus {
     /// Records a WAL entry of this height (signed by the previous incarnation).
@@ -45,13 +45,15 @@ impl Consensus {
     /// Logs the proposal of `round` as a valid block before we precommit or remember it
     /// (L36), with the others' prevotes of its polka: after a crash we must still hold the block we are locked on, to re-propose it, and the
     /// polka that makes the others accept the re-proposal (L28).
-    pub(crate) fn log_valid_block(&mut self, round: u32) {
-        let Some(info) = self.proposals.get(&round) else { return };
+    pub(crate) fn log_valid_block(&mut self, round: u32, hash: Hash) {
         if self.key.is_none() {
             return;
         }
+        // A late polka (see `late_polka`) may be for a block this node got in a later round's
+        // re-proposal only.
+        let Some(info) = self.proposals.values().find(|p| p.hash == hash) else { return };
         // The block may be in the WAL already (our own proposal, or an earlier round's polka);
-        // the polka of this round is not. (Called once per round, from L36.)
+        // the polka of this round is not. (Called once per round, from L36 or `late_polka`.)
         if self.logged_blocks.insert(info.hash) {
             self.out.push(Output::WalAppend(WalEntry::ValidBlock(info.proposal.clone())));
         }

@@ -14,6 +14,7 @@ impl Consensus {
                 || self.l22_l28_prevote()
                 || self.l34_prevote_timeout()
                 || self.l36_polka()
+                || self.late_polka()
                 || self.l44_nil_polka()
                 || self.l47_precommit_timeout();
             if !fired {
@@ -28,7 +29,9 @@ impl Consensus {
     /// check (e.g. clock drift) disagrees would otherwise be stuck until block sync hands it
     /// the same block with the same certificate.
     fn l49_decide(&mut self) -> bool {
-        let Some((round, hash)) = self.votes.decided_rounds().find(|(_, h)| self.block_by_hash(h).is_some()) else {
+        let Some((round, hash)) =
+            self.votes.block_quorums(VoteKind::Precommit).find(|(_, h)| self.block_by_hash(h).is_some())
+        else {
             return false;
         };
         let signatures = self
@@ -106,7 +109,7 @@ impl Consensus {
         {
             return false;
         }
-        self.log_valid_block(self.round);
+        self.log_valid_block(self.round, hash);
         if self.step == Step::Prevote {
             // L37-L41. The guard may hand back an earlier precommit after a restart; lock only
             // on what was actually signed (an observer, signing nothing, follows the rule).
@@ -117,6 +120,31 @@ impl Consensus {
             self.step = Step::Precommit; // L41
         }
         self.valid = Some((self.round, hash)); // L42-L43
+        true
+    }
+
+    /// Beyond the paper: a polka of an earlier round above `validRound`, for a block we hold
+    /// and found valid, also becomes the valid value when it is seen late — relayed with a
+    /// re-proposal (L28) or re-sent — after we left that round. L36 looks at the current round
+    /// only, so a validator that missed the polka in time never re-proposes its block, and a
+    /// validator locked on it prevotes nil on everything else: with f validators down and one
+    /// mute at this height (its signing floor after a wipe), only the proposers that had seen
+    /// the polka in time could end the height, and rounds passed until one came up (found by
+    /// the simulator, seed 3004). Safety does not rest on `validValue` (a byzantine proposer
+    /// may propose anything; L28 checks the polka itself), so adopting a later one is safe.
+    fn late_polka(&mut self) -> bool {
+        let above = self.valid.map(|(vr, _)| vr);
+        let Some((round, hash)) = self
+            .votes
+            .block_quorums(VoteKind::Prevote)
+            .filter(|(r, _)| *r < self.round && above.is_none_or(|vr| *r > vr))
+            .filter(|(_, h)| self.proposals.values().any(|p| p.hash == *h && p.valid))
+            .last()
+        else {
+            return false;
+        };
+        self.log_valid_block(round, hash);
+        self.valid = Some((round, hash));
         true
     }
 

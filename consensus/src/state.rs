@@ -125,6 +125,10 @@ impl Consensus {
     pub fn locked(&self) -> Option<(u32, Hash)> {
         self.locked
     }
+    /// The Tendermint valid value (`validRound_p`, `id(validValue_p)`), if any.
+    pub fn valid(&self) -> Option<(u32, Hash)> {
+        self.valid
+    }
     pub fn stats(&self) -> &ConsensusStats {
         &self.stats
     }

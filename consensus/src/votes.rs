@@ -171,9 +171,10 @@ impl VoteKeeper {
         self.rounds.get(&round).and_then(|r| r.tally(kind).by_value.get(&value)).is_some_and(|p| self.is_quorum(*p))
     }
 
-    /// Rounds whose precommits hold a 2f+1 quorum for a block (candidates for L49).
-    pub(crate) fn decided_rounds(&self) -> impl Iterator<Item = (u32, Hash)> + '_ {
-        self.rounds.keys().filter_map(|r| match self.quorum_value(*r, VoteKind::Precommit) {
+    /// Rounds whose votes of `kind` hold a 2f+1 quorum for a block, in ascending order: with
+    /// precommits the candidates for a decision (L49), with prevotes the polkas.
+    pub(crate) fn block_quorums(&self, kind: VoteKind) -> impl Iterator<Item = (u32, Hash)> + '_ {
+        self.rounds.keys().filter_map(move |r| match self.quorum_value(*r, kind) {
             Some(Some(h)) => Some((*r, h)),
             _ => None,
         })

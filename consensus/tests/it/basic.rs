@@ -222,6 +222,41 @@ fn a_restarted_validator_re_proposes_the_block_it_is_locked_on() {
     panic!("never the proposer in rounds 1..=4");
 }
 
+/// A validator that left round 0 before its polka arrived takes the polka as its valid value
+/// when it comes late (relayed with round 1's re-proposal), and re-proposes that block when
+/// its own turn comes, instead of a fresh block that a validator locked on it would refuse.
+#[test]
+fn a_polka_seen_after_its_round_is_re_proposed() {
+    let (keys, set) = keys(4);
+    let (me, key) = bystander(&keys, &set);
+    let mut c = node(Some(&key), &set);
+    let x = block(1, 10);
+    // Round 0 passes without the proposal or any block vote reaching us.
+    let _ = c.handle(Input::TimeoutElapsed(Timeout { height: 1, round: 0, kind: TimeoutKind::Propose }));
+    let _ = c.handle(Input::TimeoutElapsed(Timeout { height: 1, round: 0, kind: TimeoutKind::Precommit }));
+    assert_eq!((c.round(), c.valid()), (1, None));
+    // Round 1: X re-proposed with pol_round 0, then the three prevotes of round 0 for X.
+    let _ = c.handle(Input::Proposal { proposal: proposal_for(&keys, &set, 1, Some(0), x.clone()), valid: true });
+    for k in keys.iter().enumerate().filter(|(i, _)| *i != me).map(|(_, k)| k) {
+        let _ = c.handle(Input::Vote(Vote::new_signed(k, CHAIN, VoteKind::Prevote, 1, 0, Some(x.hash()))));
+    }
+    assert_eq!(c.valid(), Some((0, x.hash())), "the late polka is the valid value");
+    assert_eq!(c.locked(), None, "a late polka does not lock");
+    for round in 1..5 {
+        let out = c.handle(Input::TimeoutElapsed(Timeout { height: 1, round, kind: TimeoutKind::Precommit }));
+        if set.proposer(1, round + 1).address == key.address() {
+            let p = out.iter().find_map(|o| match o {
+                Output::Broadcast(ConsensusMessage::Proposal(p)) => Some(p),
+                _ => None,
+            });
+            let p = p.expect("a re-proposal, not a request for a fresh block");
+            assert_eq!((p.block.hash(), p.pol_round), (x.hash(), Some(0)));
+            return;
+        }
+    }
+    panic!("never the proposer in rounds 2..=5");
+}
+
 #[test]
 fn a_height_is_never_restarted() {
     let (keys, set) = keys(4);
