@@ -96,14 +96,15 @@ impl UncheckedTx {
         Ok(UncheckedTx { hash: Hash::of(&signed.body), body, body_bytes: signed.body, signature, encoded })
     }
 
-    /// Strict signature check of this one transaction.
+    /// Signature check (ZIP-215, see `crypto`) of this one transaction.
     pub fn verify(self) -> Result<VerifiedTx, VerifyError> {
         self.signature.verify(&self.body.sender, SignatureDomain::Tx, &self.body_bytes)?;
         Ok(VerifiedTx(Arc::new(self)))
     }
 
     /// Checks many signatures in one ed25519 batch; if the batch fails, each is checked alone
-    /// so that only the bad ones are refused. Results are in input order.
+    /// so that only the bad ones are refused. Results are in input order, and the same as
+    /// checking each alone: batch and single checks apply one rule.
     pub fn verify_many(txs: Vec<UncheckedTx>) -> Vec<Result<VerifiedTx, VerifyError>> {
         let msgs: Vec<Vec<u8>> = txs.iter().map(|t| SignatureDomain::Tx.message(&t.body_bytes)).collect();
         let items: Vec<BatchItem> =
@@ -115,7 +116,7 @@ impl UncheckedTx {
     }
 }
 
-/// A transaction whose strict ed25519 signature has been checked. Cheap to clone (shared).
+/// A transaction whose ed25519 signature has been checked (ZIP-215). Cheap to clone (shared).
 #[derive(Clone, Debug)]
 pub struct VerifiedTx(Arc<UncheckedTx>);
 
