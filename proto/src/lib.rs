@@ -32,7 +32,7 @@ pub use error::{DecodeError, VerifyError};
 pub use genesis::{Genesis, GenesisAccount, GenesisValidator};
 pub use merkle::merkle_root;
 pub use reject::{RejectReason, TxRejection};
-pub use tx::{Transfer, TxAction, TxBody, UncheckedTx, VerifiedTx, TX_SIGN_DOMAIN};
+pub use tx::{Transfer, TxAction, TxBody, UncheckedTx, VerifiedTx, MIN_FEE, TX_SIGN_DOMAIN};
 pub use validator::{Validator, ValidatorSet};
 pub use vote::{
     pol_round_from_pb, Certificate, CommitSig, ConsensusMessage, DuplicateVoteEvidence, Proposal, Vote, VoteKind,

@@ -9,6 +9,10 @@ use std::sync::Arc;
 /// The domain tag prefixed to the body before signing: `"cairn/tx/v1"`.
 pub const TX_SIGN_DOMAIN: &[u8] = b"cairn/tx/v1";
 
+/// The least fee a transaction pays: execution fails one below it (`fee_too_low`), so no
+/// transaction changes state for free. A node's mempool may ask for more (`min_fee`).
+pub const MIN_FEE: u64 = 1;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transfer {
     pub recipient: Address,

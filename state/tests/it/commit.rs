@@ -43,7 +43,7 @@ fn commit_executes_indexes_and_stores_the_block() {
         transfer(&a, 0, b.address(), 70, 1),
         transfer(&a, 1, c.address(), 30, 1), // a holds 29: fails, changes nothing
         transfer(&a, 1, c.address(), 20, 1),
-        transfer(&b, 3, a.address(), 1, 0), // wrong nonce
+        transfer(&b, 3, a.address(), 1, 1), // wrong nonce
     ];
     let hashes: Vec<Hash> = txs.iter().map(|t| t.hash()).collect();
     let genesis_root = state.state_root();
@@ -82,7 +82,7 @@ fn commit_executes_indexes_and_stores_the_block() {
 fn a_replayed_tx_keeps_its_first_location() {
     let dir = tempfile::tempdir().unwrap();
     let state = fresh(dir.path(), 2, 100, test_config());
-    let tx = transfer(&key(0), 0, key(1).address(), 5, 0);
+    let tx = transfer(&key(0), 0, key(1).address(), 5, 1);
     state.commit_block(&next_block(&state, vec![tx.clone()])).unwrap();
     let out = state.commit_block(&next_block(&state, vec![tx.clone(), tx.clone()])).unwrap();
     assert_eq!(out.receipts[0].error.as_deref(), Some("nonce_too_low"));
