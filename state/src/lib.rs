@@ -19,7 +19,7 @@ pub use commit::CommitOutcome;
 pub use config::StateConfig;
 pub use error::StateError;
 pub use exec::{Receipt, BALANCE_OVERFLOW, NONCE_OVERFLOW, UNKNOWN_SENDER};
-pub use proof::{verify_proof, AccountProof, OtherLeaf, ProofError, MAX_DEPTH};
+pub use proof::{verify_account_proof, verify_proof, AccountProof, OtherLeaf, ProofError, Proven, MAX_DEPTH};
 pub use schema::{TxLocation, ALL_CFS as COLUMN_FAMILIES};
 pub use snapshot::SnapshotInfo;
 pub use state::State;
