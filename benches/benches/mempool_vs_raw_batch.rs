@@ -1,4 +1,4 @@
-//! Admission with signature checks against raw ed25519 batch verification (ed25519-consensus's
+//! Admission with signature checks against raw ed25519 batch verification (ed25519-zebra's
 //! ZIP-215 batch, what the mempool itself uses), interleaved.
 //!
 //! `cargo bench -p cairn-benches --bench mempool_vs_raw_batch` (`ROUNDS=n` to change the 30 rounds)

@@ -82,7 +82,7 @@ fn sign(keys: &[Keypair], (k, nonce, fee): (usize, u64, u64)) -> VerifiedTx {
 /// verifier does it itself).
 pub struct RawBatchInputs {
     msgs: Vec<Vec<u8>>,
-    sigs: Vec<ed25519_consensus::Signature>,
+    sigs: Vec<ed25519_zebra::Signature>,
     keys: Vec<[u8; 32]>,
 }
 
@@ -92,19 +92,19 @@ impl RawBatchInputs {
             raw.iter().map(|r| UncheckedTx::decode(r.clone()).expect("decodes")).collect();
         RawBatchInputs {
             msgs: unchecked.iter().map(|u| SignatureDomain::Tx.message(&u.body_bytes)).collect(),
-            sigs: unchecked.iter().map(|u| ed25519_consensus::Signature::from(u.signature.0)).collect(),
+            sigs: unchecked.iter().map(|u| ed25519_zebra::Signature::from_bytes(&u.signature.0)).collect(),
             keys: unchecked.iter().map(|u| u.body.sender.0).collect(),
         }
     }
 
-    /// The baseline: `ed25519_consensus::batch::Verifier` (the ZIP-215 batch the node uses) on
+    /// The baseline: `ed25519_zebra::batch::Verifier` (the ZIP-215 batch the node uses) on
     /// rayon chunks of the mempool's size, without the node's decoding, checks and admission.
     pub fn verify(&self) -> bool {
         let chunks = self.msgs.par_chunks(VERIFY_CHUNK).zip(self.sigs.par_chunks(VERIFY_CHUNK));
         chunks.zip(self.keys.par_chunks(VERIFY_CHUNK)).all(|((msgs, sigs), keys)| {
-            let mut batch = ed25519_consensus::batch::Verifier::new();
+            let mut batch = ed25519_zebra::batch::Verifier::new();
             for ((m, s), k) in msgs.iter().zip(sigs).zip(keys) {
-                batch.queue((ed25519_consensus::VerificationKeyBytes::from(*k), *s, m.as_slice()));
+                batch.queue((ed25519_zebra::VerificationKeyBytes::from(*k), *s, m.as_slice()));
             }
             batch.verify(rand::thread_rng()).is_ok()
         })

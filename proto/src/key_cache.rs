@@ -4,7 +4,7 @@
 //! root, a sizeable part of a single signature check. Validators sign votes again and again,
 //! and single checks (votes, proposals, and the fallback after a failed batch) take their keys
 //! from here, so each process keeps the keys it has already decompressed. (The batch verifier
-//! of `ed25519-consensus` decompresses keys itself and does not use this cache.)
+//! decompresses keys itself and does not use this cache.)
 //!
 //! Bounded and fixed in size: 64 shards, each a mutex over a table of 1024 key slots (≈ 12.5 MiB
 //! in all, allocated per shard on first use, never grown). A key has one slot, chosen by a hash
@@ -15,7 +15,7 @@
 //! never asked for again, and a repeat sender pays the decompression twice before its hits begin.
 //! Only valid keys are cached; the result is the same with or without the cache.
 use crate::Address;
-use ed25519_consensus::VerificationKey;
+use ed25519_zebra::VerificationKey;
 use std::hash::BuildHasher;
 use std::sync::{Mutex, OnceLock};
 
@@ -64,10 +64,10 @@ impl Shard {
         }
     }
 
-    fn lookup(&self, hash: u64, address: &Address) -> Result<VerificationKey, ed25519_consensus::Error> {
+    fn lookup(&self, hash: u64, address: &Address) -> Result<VerificationKey, ed25519_zebra::Error> {
         let at = self.place(hash);
         if let Some(k) = &self.tables().keys[at.slot] {
-            if k.as_bytes() == &address.0 {
+            if k.as_ref() == address.0.as_slice() {
                 return Ok(*k);
             }
         }
@@ -90,7 +90,7 @@ fn cache() -> &'static (foldhash::quality::RandomState, Vec<Shard>) {
 }
 
 /// The verifying key of `address`, decompressed once per process while it stays cached.
-pub(crate) fn verifying_key(address: &Address) -> Result<VerificationKey, ed25519_consensus::Error> {
+pub(crate) fn verifying_key(address: &Address) -> Result<VerificationKey, ed25519_zebra::Error> {
     let (hasher, shards) = cache();
     let hash = hasher.hash_one(address.0);
     shards[hash as usize % SHARDS].lookup(hash, address)
@@ -142,12 +142,16 @@ mod tests {
         for _ in 0..2 {
             shard.lookup(ha, &a).unwrap();
         }
-        assert_eq!(cached(&shard, ha).map(|k| k.to_bytes()), Some(a.0));
+        assert_eq!(cached(&shard, ha).map(<[u8; 32]>::from), Some(a.0));
         for _ in 0..2 {
             shard.lookup(hb, &b).unwrap();
         }
-        assert_eq!(cached(&shard, ha).map(|k| k.to_bytes()), Some(b.0), "b took the slot over");
-        assert_eq!(shard.lookup(ha, &a).unwrap().to_bytes(), a.0, "a is decompressed again, not confused with b");
+        assert_eq!(cached(&shard, ha).map(<[u8; 32]>::from), Some(b.0), "b took the slot over");
+        assert_eq!(
+            <[u8; 32]>::from(shard.lookup(ha, &a).unwrap()),
+            a.0,
+            "a is decompressed again, not confused with b"
+        );
     }
 
     #[test]
@@ -159,6 +163,6 @@ mod tests {
             shard.lookup(ha, &a).unwrap();
         }
         shard.lookup(hb, &b).unwrap();
-        assert_eq!(cached(&shard, ha).map(|k| k.to_bytes()), Some(a.0));
+        assert_eq!(cached(&shard, ha).map(<[u8; 32]>::from), Some(a.0));
     }
 }

@@ -9,7 +9,7 @@
 //! the time while strict single verification never does), non-canonical `s`, keys that are not
 //! points, and plain good and bad signatures. For each, the single check, the check in a batch
 //! of its own, and the check in a batch among good signatures must give the same verdict — the
-//! one ZIP-215 prescribes.
+//! one ZIP-215 prescribes, and the one of `ed25519-consensus`, the reference implementation.
 use cairn_proto::{verify_batch, Address, Keypair, Signature, SignatureDomain};
 use curve25519_dalek::constants::EIGHT_TORSION;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
@@ -194,6 +194,26 @@ fn single_and_batch_agree_with_zip215_on_every_case() {
         }
     }
     assert!(wrong.is_empty(), "{} of {} cases differ:\n{}", wrong.len(), cases.len(), wrong.join("\n"));
+}
+
+/// The verdict of `ed25519-consensus` (Penumbra's ZIP-215 implementation, which CometBFT's Go
+/// `ed25519consensus` follows) on a case, singly and in a batch of its own.
+fn reference(c: &Case) -> (bool, bool) {
+    let msg = SignatureDomain::Tx.message(PAYLOAD);
+    let sig = ed25519_consensus::Signature::from(c.signature.0);
+    let key = ed25519_consensus::VerificationKeyBytes::from(c.signer.0);
+    let single = ed25519_consensus::VerificationKey::try_from(key).and_then(|k| k.verify(&sig, &msg)).is_ok();
+    let mut batch = ed25519_consensus::batch::Verifier::new();
+    batch.queue((key, sig, msg.as_slice()));
+    (single, batch.verify(rand::thread_rng()).is_ok())
+}
+
+#[test]
+fn every_verdict_is_the_reference_implementations() {
+    for c in cases() {
+        assert_eq!(reference(&c), (c.valid, c.valid), "ed25519-consensus on {}", c.name);
+        assert_eq!(single(&c), c.valid, "{}", c.name);
+    }
 }
 
 #[test]
