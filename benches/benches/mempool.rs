@@ -1,5 +1,6 @@
 //! cairn-mempool: admission of pre-verified txs (one core), admission with signature checks
-//! against raw ed25519-dalek batch verification on the same cores, and reap of 10k from 100k.
+//! against raw ed25519 batch verification (the ZIP-215 batch the mempool uses) on the same
+//! cores, and reap of 10k from 100k.
 //!
 //! `cargo bench -p cairn-benches --bench mempool -- --warm-up-time 1 --measurement-time 3`
 //!
@@ -8,9 +9,9 @@
 //! process's for the rayon benches). The work is the same; CPU time leaves out the time the
 //! scheduler gives to other processes, which on a shared 2-core machine is most of the noise.
 //! Neither leaves out cache or memory-bandwidth contention. Criterion times each side of the
-//! `submit` ÷ raw dalek comparison a minute apart; `mempool_vs_dalek.rs` interleaves them.
+//! `submit` ÷ raw batch comparison a minute apart; `mempool_vs_raw_batch.rs` interleaves them.
 use bytes::Bytes;
-use cairn_benches::mempool_fixtures::{cpu_time, encoded_from_new_senders, pool, txs, DalekInputs};
+use cairn_benches::mempool_fixtures::{cpu_time, encoded_from_new_senders, pool, txs, RawBatchInputs};
 use cairn_mempool::{Mempool, Origin};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use std::time::Duration;
@@ -93,7 +94,7 @@ fn admission_with_signatures(c: &mut Criterion) {
     // Not timed: every tx must be admitted and every signature verify, or the benches would
     // time refusals.
     assert!(pool(100_000).submit(raw.clone(), Origin::Peer).iter().all(Result::is_ok));
-    assert!(DalekInputs::of(&raw).verify(), "every signature verifies");
+    assert!(RawBatchInputs::of(&raw).verify(), "every signature verifies");
 
     // Both sides get 4096 new senders' txs every iteration, made untimed in the setup on this
     // thread alone. New senders, because the node caches decompressed sender keys
@@ -102,10 +103,10 @@ fn admission_with_signatures(c: &mut Criterion) {
     // leaves the caches and rayon's (sleeping) workers in the same state for both.
     let next_seed = std::sync::atomic::AtomicU64::new(1_000);
     let new_txs = || encoded_from_new_senders(TXS, next_seed.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
-    let for_dalek = || DalekInputs::of(&new_txs());
+    let for_raw = || RawBatchInputs::of(&new_txs());
     let for_pool = || (pool(100_000), new_txs());
     // Both return their input, so that freeing it is not timed.
-    let dalek = |inputs: DalekInputs| (inputs.verify(), inputs);
+    let raw_batch = |inputs: RawBatchInputs| (inputs.verify(), inputs);
     let submit = |(p, r): (Mempool, Vec<Bytes>)| {
         let out = p.submit(r, Origin::Peer);
         (p, out)
@@ -114,14 +115,14 @@ fn admission_with_signatures(c: &mut Criterion) {
     let mut g = c.benchmark_group("mempool/admit_with_signatures");
     g.throughput(Throughput::Elements(TXS));
     g.sample_size(10);
-    g.bench_function("raw_dalek_batch_verify_rayon_128", |b| b.iter_batched(for_dalek, dalek, BatchSize::PerIteration));
+    g.bench_function("raw_batch_verify_rayon_128", |b| b.iter_batched(for_raw, raw_batch, BatchSize::PerIteration));
     g.bench_function("submit_4096_raw_txs", |b| b.iter_batched(for_pool, submit, BatchSize::PerIteration));
     g.bench_function("submit_4096_raw_txs_repeat_senders", |b| {
         b.iter_batched(|| (pool(100_000), raw.clone()), submit, BatchSize::PerIteration)
     });
     let process = rustix::time::ClockId::ProcessCPUTime;
-    g.bench_function("raw_dalek_batch_verify_rayon_128_cpu_time", |b| {
-        b.iter_custom(|iters| cpu_timed(iters, process, for_dalek, dalek))
+    g.bench_function("raw_batch_verify_rayon_128_cpu_time", |b| {
+        b.iter_custom(|iters| cpu_timed(iters, process, for_raw, raw_batch))
     });
     g.bench_function("submit_4096_raw_txs_cpu_time", |b| {
         b.iter_custom(|iters| cpu_timed(iters, process, for_pool, submit))
@@ -129,8 +130,8 @@ fn admission_with_signatures(c: &mut Criterion) {
     // The same two on a one-thread rayon pool, timed by that thread's CPU time: the per-tx
     // work alone, without the waits and spins of two threads sharing two busy vCPUs.
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("one-thread pool");
-    g.bench_function("raw_dalek_batch_verify_one_thread_cpu_time", |b| {
-        b.iter_custom(|iters| one_thread_cpu_timed(&one, iters, for_dalek, dalek))
+    g.bench_function("raw_batch_verify_one_thread_cpu_time", |b| {
+        b.iter_custom(|iters| one_thread_cpu_timed(&one, iters, for_raw, raw_batch))
     });
     g.bench_function("submit_4096_raw_txs_one_thread_cpu_time", |b| {
         b.iter_custom(|iters| one_thread_cpu_timed(&one, iters, for_pool, submit))

@@ -1,7 +1,7 @@
 //! The mempool's configuration, the small types of its public API, and the trait through
 //! which it reads committed account state.
 use cairn_proto::config_serde::{millis, secs};
-use cairn_proto::{Account, Address};
+use cairn_proto::{Account, Address, MIN_FEE};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -12,6 +12,15 @@ use std::time::Duration;
 pub trait AccountSource: Send + Sync + 'static {
     /// The committed account; an absent account is `Account::default()` (balance 0, nonce 0).
     fn account(&self, address: &Address) -> Account;
+
+    /// The committed account, or `None` when state holds no record of it (an address that was
+    /// never funded): such a sender is refused before its signature is checked. The default
+    /// reads `account` and takes an all-zero account for absent — an account at balance 0
+    /// cannot pay the least fee either, so only the refusal's message can differ; a source
+    /// that knows presence (the node's state store) should say so.
+    fn record(&self, address: &Address) -> Option<Account> {
+        Some(self.account(address)).filter(|a| *a != Account::default())
+    }
 }
 
 /// Limits and policy. `Default` gives the documented defaults for chain `cairn-local`. The same
@@ -34,7 +43,8 @@ pub struct MempoolConfig {
     /// Nonces from the committed nonce up to `committed + nonce_window - 1` are accepted
     /// (future ones wait in the parking lot); beyond that, `nonce_too_high`.
     pub nonce_window: u64,
-    /// Lowest fee accepted (`fee_too_low`).
+    /// Lowest fee accepted (`fee_too_low`). At least `cairn_proto::MIN_FEE` (1), which every
+    /// transaction must pay to execute: a lower setting is raised to it.
     pub min_fee: u64,
     /// How long a transaction may wait before `evict_expired` drops it.
     #[serde(rename = "ttl_secs", with = "secs")]
@@ -60,7 +70,7 @@ impl Default for MempoolConfig {
             max_tx_bytes: 4096,
             sender_limit: 256,
             nonce_window: 64,
-            min_fee: 0,
+            min_fee: MIN_FEE,
             ttl: Duration::from_secs(600),
             gossip_batch: 256,
             gossip_interval: Duration::from_millis(10),
@@ -71,8 +81,10 @@ impl Default for MempoolConfig {
 }
 
 impl MempoolConfig {
-    /// Zero limits that would make the pool unusable are raised to 1.
+    /// Zero limits that would make the pool unusable are raised to 1, and the fee floor to the
+    /// protocol's (a tx below it could only fail in execution).
     pub(crate) fn sanitized(mut self) -> Self {
+        self.min_fee = self.min_fee.max(MIN_FEE);
         self.max_txs = self.max_txs.max(1);
         self.max_bytes = self.max_bytes.max(1);
         self.sender_limit = self.sender_limit.max(1);

@@ -13,8 +13,10 @@ pub enum AdmitError {
     TooLarge { size: usize, max: usize },
     #[error("chain id {got:?} is not this chain's {expected:?}")]
     WrongChainId { expected: String, got: String },
-    #[error("fee {fee} is below the minimum {min}")]
+    #[error("fee {fee} is below this node's minimum fee {min} (every transaction pays a fee of at least 1)")]
     FeeTooLow { fee: u64, min: u64 },
+    #[error("sender {sender} has no account: an address that was never funded cannot send")]
+    UnknownSender { sender: Address },
     #[error("signature does not verify under sender {sender}")]
     InvalidSignature { sender: Address },
     #[error("nonce {nonce} is below the account nonce {account_nonce}")]
@@ -44,7 +46,10 @@ impl AdmitError {
             AdmitError::InvalidSignature { .. } => RejectReason::InvalidSignature,
             AdmitError::NonceTooLow { .. } => RejectReason::NonceTooLow,
             AdmitError::NonceTooHigh { .. } => RejectReason::NonceTooHigh,
-            AdmitError::InsufficientBalance { .. } => RejectReason::InsufficientBalance,
+            // SPEC §4 has no reason of its own for it: an absent account has balance 0.
+            AdmitError::InsufficientBalance { .. } | AdmitError::UnknownSender { .. } => {
+                RejectReason::InsufficientBalance
+            }
             AdmitError::Duplicate { .. } | AdmitError::NonceTaken { .. } => RejectReason::Duplicate,
             AdmitError::Full { .. } => RejectReason::MempoolFull,
             AdmitError::SenderLimit { .. } => RejectReason::SenderLimit,

@@ -2,9 +2,9 @@
 //! transactions whose signatures this node already checked (`insert_verified`).
 //!
 //! Raw input is split into chunks that rayon processes in parallel; each chunk is decoded,
-//! prechecked (size, chain id, fee floor, already known, nonce within the sender's window),
-//! verified as one ed25519 batch (one bad signature makes proto fall back to single checks for
-//! that chunk only), and admitted. Cheap refusals happen before verification, so junk never
+//! prechecked (size, chain id, fee floor, already known, sender has an account, nonce within
+//! the sender's window), verified as one ed25519 batch (one bad signature makes proto fall back
+//! to single checks for that chunk only), and admitted. Cheap refusals happen before verification, so junk never
 //! costs a signature check, and a transaction already pending or recently committed is refused
 //! without being verified again.
 use crate::admit::Pinned;
@@ -98,18 +98,23 @@ impl Mempool {
         if pins.is_known(&tx.hash) {
             return Err(AdmitError::Duplicate { hash: tx.hash });
         }
-        self.check_nonce_early(pins, &tx.body)?;
+        self.check_sender_early(pins, &tx.body)?;
         Ok(tx)
     }
 
-    /// Refuses a nonce outside the sender's window before its signature is checked: a client
-    /// that runs ahead of the chain, or sends again too early, costs a lookup, not a
-    /// verification. The sender's queue checks again under its lock; a commit landing in
-    /// between only makes a refusal here one that a moment later would have been an admission.
-    fn check_nonce_early(&self, pins: &Pinned<'_>, body: &TxBody) -> Result<(), AdmitError> {
+    /// Refuses a sender without an account, and a nonce outside the sender's window, before
+    /// the signature is checked: unfunded keys, and clients that run ahead of the chain or send
+    /// again too early, cost a lookup, not a verification. The sender's queue checks the nonce
+    /// again under its lock (and the balance, which an absent account cannot pay); a commit
+    /// landing in between only makes a refusal here one that a moment later would have been an
+    /// admission. A sender with a queue has an account: a queue holds txs it could pay for.
+    fn check_sender_early(&self, pins: &Pinned<'_>, body: &TxBody) -> Result<(), AdmitError> {
         let account_nonce = match pins.senders.get(&body.sender) {
             Some(queue) => queue.state.lock().account_nonce(),
-            None => self.accounts.account(&body.sender).nonce,
+            None => match self.accounts.record(&body.sender) {
+                Some(account) => account.nonce,
+                None => return Err(AdmitError::UnknownSender { sender: body.sender }),
+            },
         };
         check_nonce(body.nonce, account_nonce, self.config.nonce_window)
     }

@@ -39,11 +39,20 @@ pub const DOCS: &[(&str, &str)] = &[
     ("rpc.max_body_bytes", "Largest HTTP body or WebSocket message (HTTP 413 above); also caps gRPC messages."),
     ("rpc.max_batch", "Most calls in one JSON-RPC batch, and most txs in one tx_submitBatch or gRPC SubmitTx."),
     ("rpc.max_connections", "Most concurrent JSON-RPC connections (HTTP and WebSocket together)."),
-    ("rpc.max_subscriptions_per_conn", "Most WebSocket subscriptions on one connection."),
-    ("rpc.rate_limit_per_sec", "Per-client-IP token bucket refill, requests per second (HTTP 429 beyond); 0 = off."),
+    ("rpc.max_subscriptions_per_conn", "Most subscriptions on one connection (WebSocket, or gRPC SubscribeBlocks streams)."),
+    ("rpc.max_subscriptions", "Most subscriptions open at once on the node, WebSocket and gRPC together."),
+    (
+        "rpc.rate_limit_per_sec",
+        "Per-client-IP token bucket refill, tokens per second (HTTP 429 beyond); a call costs 1, a call with txs 1 per tx; 0 = off.",
+    ),
     ("rpc.rate_limit_burst", "Per-client-IP token bucket capacity: the burst allowed after a quiet spell."),
     ("rpc.request_timeout_ms", "Deadline of one JSON-RPC method or gRPC unary call."),
     ("rpc.cors_origins", "Origins allowed by CORS (\"*\" for any); empty = no CORS headers."),
+    (
+        "rpc.trusted_proxies",
+        "Reverse proxies whose X-Forwarded-For names the client (the rate-limit key); empty = the TCP peer is the client.",
+    ),
+    ("rpc.metrics_max_connections", "Most concurrent connections to the /metrics server; more are closed at once."),
     ("rpc.ws_buffer", "Messages buffered per WebSocket connection; a subscriber this far behind is dropped."),
     // [consensus]: the node's consensus timing and block limits
     ("consensus.timeout_propose_ms", "How long to wait for a proposal in round 0 (plus empty_block_interval_ms)."),
@@ -79,7 +88,7 @@ pub const DOCS: &[(&str, &str)] = &[
         "Nonces up to committed + nonce_window - 1 are accepted (future ones wait); beyond,\n\
          nonce_too_high. Load generators should use the same window (cairn load --nonce-window).",
     ),
-    ("mempool.min_fee", "Lowest fee accepted (fee_too_low)."),
+    ("mempool.min_fee", "Lowest fee accepted (fee_too_low); never below the protocol's floor of 1."),
     ("mempool.ttl_secs", "How long a transaction may wait in the pool before it is dropped."),
     ("mempool.gossip_batch", "Most transactions in one gossip batch."),
     ("mempool.gossip_interval_ms", "Longest a locally admitted transaction waits for its gossip batch to fill."),

@@ -1,9 +1,10 @@
 //! Decompressed public keys of recent signers.
 //!
-//! Turning an address (a compressed Edwards point) into a verifying key costs a field square
-//! root: as much as 40 % of what batch verification spends per signature on this project's
-//! machines. Senders and validators sign again and again, so each process keeps the keys it has
-//! already decompressed.
+//! Turning an address (a compressed Edwards point) into a verification key costs a field square
+//! root, a sizeable part of a single signature check. Validators sign votes again and again,
+//! and single checks (votes, proposals, and the fallback after a failed batch) take their keys
+//! from here, so each process keeps the keys it has already decompressed. (The batch verifier
+//! decompresses keys itself and does not use this cache.)
 //!
 //! Bounded and fixed in size: 64 shards, each a mutex over a table of 1024 key slots (≈ 12.5 MiB
 //! in all, allocated per shard on first use, never grown). A key has one slot, chosen by a hash
@@ -14,7 +15,7 @@
 //! never asked for again, and a repeat sender pays the decompression twice before its hits begin.
 //! Only valid keys are cached; the result is the same with or without the cache.
 use crate::Address;
-use ed25519_dalek::VerifyingKey;
+use ed25519_zebra::VerificationKey;
 use std::hash::BuildHasher;
 use std::sync::{Mutex, OnceLock};
 
@@ -24,7 +25,7 @@ const DOOR_SLOTS: usize = 4096;
 
 /// One shard's tables. `door` holds fingerprints (never 0) of keys seen once; 0 is empty.
 struct Tables {
-    keys: Vec<Option<VerifyingKey>>,
+    keys: Vec<Option<VerificationKey>>,
     door: Vec<u64>,
 }
 
@@ -63,15 +64,15 @@ impl Shard {
         }
     }
 
-    fn lookup(&self, hash: u64, address: &Address) -> Result<VerifyingKey, ed25519_dalek::SignatureError> {
+    fn lookup(&self, hash: u64, address: &Address) -> Result<VerificationKey, ed25519_zebra::Error> {
         let at = self.place(hash);
         if let Some(k) = &self.tables().keys[at.slot] {
-            if k.as_bytes() == &address.0 {
+            if k.as_ref() == address.0.as_slice() {
                 return Ok(*k);
             }
         }
         // Not under the lock: decompressing takes microseconds.
-        let key = VerifyingKey::from_bytes(&address.0)?;
+        let key = VerificationKey::try_from(address.0)?;
         let mut tables = self.tables();
         if tables.door[at.door] == at.fingerprint {
             tables.door[at.door] = 0;
@@ -89,7 +90,7 @@ fn cache() -> &'static (foldhash::quality::RandomState, Vec<Shard>) {
 }
 
 /// The verifying key of `address`, decompressed once per process while it stays cached.
-pub(crate) fn verifying_key(address: &Address) -> Result<VerifyingKey, ed25519_dalek::SignatureError> {
+pub(crate) fn verifying_key(address: &Address) -> Result<VerificationKey, ed25519_zebra::Error> {
     let (hasher, shards) = cache();
     let hash = hasher.hash_one(address.0);
     shards[hash as usize % SHARDS].lookup(hash, address)
@@ -100,14 +101,14 @@ mod tests {
     use super::*;
     use crate::Keypair;
 
-    fn cached(shard: &Shard, hash: u64) -> Option<VerifyingKey> {
+    fn cached(shard: &Shard, hash: u64) -> Option<VerificationKey> {
         shard.tables().keys[shard.place(hash).slot]
     }
 
     #[test]
     fn cached_keys_equal_fresh_ones_and_invalid_keys_are_refused_every_time() {
         let a = Keypair::from_seed([9; 32]).address();
-        let fresh = VerifyingKey::from_bytes(&a.0).unwrap();
+        let fresh = VerificationKey::try_from(a.0).unwrap();
         for _ in 0..3 {
             assert_eq!(verifying_key(&a).unwrap(), fresh);
         }
@@ -123,7 +124,7 @@ mod tests {
     fn a_key_is_stored_on_its_second_sighting() {
         let shard = Shard::new(4, 8);
         let a = Keypair::from_seed([1; 32]).address();
-        let fresh = VerifyingKey::from_bytes(&a.0).unwrap();
+        let fresh = VerificationKey::try_from(a.0).unwrap();
         assert_eq!(shard.lookup(7, &a).unwrap(), fresh);
         assert_eq!(cached(&shard, 7), None, "seen once: only remembered by the doorkeeper");
         assert_eq!(shard.lookup(7, &a).unwrap(), fresh);
@@ -141,12 +142,16 @@ mod tests {
         for _ in 0..2 {
             shard.lookup(ha, &a).unwrap();
         }
-        assert_eq!(cached(&shard, ha).map(|k| k.to_bytes()), Some(a.0));
+        assert_eq!(cached(&shard, ha).map(<[u8; 32]>::from), Some(a.0));
         for _ in 0..2 {
             shard.lookup(hb, &b).unwrap();
         }
-        assert_eq!(cached(&shard, ha).map(|k| k.to_bytes()), Some(b.0), "b took the slot over");
-        assert_eq!(shard.lookup(ha, &a).unwrap().to_bytes(), a.0, "a is decompressed again, not confused with b");
+        assert_eq!(cached(&shard, ha).map(<[u8; 32]>::from), Some(b.0), "b took the slot over");
+        assert_eq!(
+            <[u8; 32]>::from(shard.lookup(ha, &a).unwrap()),
+            a.0,
+            "a is decompressed again, not confused with b"
+        );
     }
 
     #[test]
@@ -158,6 +163,6 @@ mod tests {
             shard.lookup(ha, &a).unwrap();
         }
         shard.lookup(hb, &b).unwrap();
-        assert_eq!(cached(&shard, ha).map(|k| k.to_bytes()), Some(a.0));
+        assert_eq!(cached(&shard, ha).map(<[u8; 32]>::from), Some(a.0));
     }
 }

@@ -27,12 +27,12 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "
 pub use account::Account;
 pub use block::{Block, BlockError, CertifiedBlock, Header};
 pub use bytes32::{Address, Hash};
-pub use crypto::{verify_batch, Keypair, Signature, SignatureDomain};
+pub use crypto::{verify_batch, verify_one, BatchItem, Keypair, Signature, SignatureDomain};
 pub use error::{DecodeError, VerifyError};
 pub use genesis::{Genesis, GenesisAccount, GenesisEntry, GenesisValidator};
 pub use merkle::merkle_root;
 pub use reject::{RejectReason, TxRejection};
-pub use tx::{Transfer, TxAction, TxBody, UncheckedTx, VerifiedTx, TX_SIGN_DOMAIN};
+pub use tx::{Transfer, TxAction, TxBody, UncheckedTx, VerifiedTx, MIN_FEE, TX_SIGN_DOMAIN};
 pub use validator::{Validator, ValidatorSet};
 pub use vote::{
     pol_round_from_pb, Certificate, CommitSig, ConsensusMessage, DuplicateVoteEvidence, Proposal, Vote, VoteKind,

@@ -9,6 +9,10 @@ use std::sync::Arc;
 /// The domain tag prefixed to the body before signing: `"cairn/tx/v1"`.
 pub const TX_SIGN_DOMAIN: &[u8] = b"cairn/tx/v1";
 
+/// The least fee a transaction pays: execution fails one below it (`fee_too_low`), so no
+/// transaction changes state for free. A node's mempool may ask for more (`min_fee`).
+pub const MIN_FEE: u64 = 1;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transfer {
     pub recipient: Address,
@@ -96,14 +100,15 @@ impl UncheckedTx {
         Ok(UncheckedTx { hash: Hash::of(&signed.body), body, body_bytes: signed.body, signature, encoded })
     }
 
-    /// Strict signature check of this one transaction.
+    /// Signature check (ZIP-215, see `crypto`) of this one transaction.
     pub fn verify(self) -> Result<VerifiedTx, VerifyError> {
         self.signature.verify(&self.body.sender, SignatureDomain::Tx, &self.body_bytes)?;
         Ok(VerifiedTx(Arc::new(self)))
     }
 
     /// Checks many signatures in one ed25519 batch; if the batch fails, each is checked alone
-    /// so that only the bad ones are refused. Results are in input order.
+    /// so that only the bad ones are refused. Results are in input order, and the same as
+    /// checking each alone: batch and single checks apply one rule.
     pub fn verify_many(txs: Vec<UncheckedTx>) -> Vec<Result<VerifiedTx, VerifyError>> {
         let msgs: Vec<Vec<u8>> = txs.iter().map(|t| SignatureDomain::Tx.message(&t.body_bytes)).collect();
         let items: Vec<BatchItem> =
@@ -115,7 +120,7 @@ impl UncheckedTx {
     }
 }
 
-/// A transaction whose strict ed25519 signature has been checked. Cheap to clone (shared).
+/// A transaction whose ed25519 signature has been checked (ZIP-215). Cheap to clone (shared).
 #[derive(Clone, Debug)]
 pub struct VerifiedTx(Arc<UncheckedTx>);
 

@@ -2,14 +2,17 @@
 //! reflection (v1 and v1alpha) so that stock tools (grpcurl, grpc_health_probe, Python's
 //! grpcio-reflection) work without our .proto files.
 use crate::api::{ApiError, NodeApi, TxStatus};
+use crate::client_ip::{ClientIp, FORWARDED_FOR};
 use crate::coalesce::Coalescer;
 use crate::metrics::{Outcome, RpcMetrics};
 use crate::ratelimit::IpRateLimiter;
+use crate::subscriptions::{Held, Subscriptions};
 use bytes::Bytes;
 use cairn_proto::pb::node_server::Node;
 use cairn_proto::{pb, Address, Hash, RejectReason, TxRejection};
 use futures::{Stream, StreamExt};
 use prost::Message;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
@@ -28,6 +31,10 @@ pub struct NodeService {
     pub singles: Coalescer,
     pub metrics: RpcMetrics,
     pub limiter: IpRateLimiter,
+    /// Who the client is (the peer, or what a trusted proxy says in `x-forwarded-for`).
+    pub client_ip: ClientIp,
+    /// Caps on open `SubscribeBlocks` streams, per connection and on the node.
+    pub subscriptions: Subscriptions,
     pub max_batch: usize,
     /// Responses queued per `SubmitTxStream` before the server stops reading requests.
     pub stream_buffer: usize,
@@ -62,6 +69,10 @@ pub fn rejection_status(r: &TxRejection) -> Status {
     s
 }
 
+fn rate_limited() -> Status {
+    Status::resource_exhausted("rate limit exceeded")
+}
+
 fn api_status(e: ApiError) -> Status {
     match e {
         ApiError::NotFound(m) => Status::not_found(m),
@@ -94,15 +105,35 @@ fn bytes32<T>(b: &[u8], what: &str, f: fn(&[u8]) -> Result<T, cairn_proto::Decod
 }
 
 impl NodeService {
-    /// Per-IP rate limit and the request counter; returns the start time for the histogram.
+    /// The client of a request: its peer, or the address a trusted proxy forwarded it for.
+    fn client<T>(&self, req: &Request<T>) -> Option<IpAddr> {
+        let peer = req.remote_addr()?.ip();
+        let forwarded = req.metadata().get_all(FORWARDED_FOR).iter().filter_map(|v| v.to_str().ok());
+        Some(self.client_ip.resolve(peer, forwarded))
+    }
+
+    /// Per-client rate limit (one token per call), and the request counter; returns the start
+    /// time for the histogram.
     fn admit<T>(&self, method: &'static str, req: &Request<T>) -> Result<Instant, Status> {
-        if let Some(addr) = req.remote_addr() {
-            if !self.limiter.check(addr.ip()) {
+        self.admit_n(method, req, 1)
+    }
+
+    /// The same, for a call that costs `cost` tokens (one per transaction it carries).
+    fn admit_n<T>(&self, method: &'static str, req: &Request<T>, cost: usize) -> Result<Instant, Status> {
+        if let Some(ip) = self.client(req) {
+            if !self.charge(ip, cost) {
                 self.metrics.observe(method, 0.0, Outcome::ClientError);
-                return Err(Status::resource_exhausted("rate limit exceeded"));
+                return Err(rate_limited());
             }
         }
         Ok(Instant::now())
+    }
+
+    /// Takes one token per transaction (at least one); a list longer than `max_batch` is
+    /// refused unread, so it costs no more than that.
+    fn charge(&self, ip: IpAddr, txs: usize) -> bool {
+        let cost = txs.clamp(1, self.max_batch);
+        self.limiter.check_n(ip, u32::try_from(cost).unwrap_or(u32::MAX))
     }
 
     fn done<T>(&self, method: &'static str, start: Instant, r: Result<T, Status>) -> Result<Response<T>, Status> {
@@ -166,7 +197,7 @@ impl Node for NodeService {
     /// One tx: like `tx_submit`, a refusal is an error status. Several: like `tx_submitBatch`,
     /// one `SubmitResult` per tx in order.
     async fn submit_tx(&self, req: Request<pb::SubmitTxRequest>) -> Result<Response<pb::SubmitTxResponse>, Status> {
-        let start = self.admit("grpc.SubmitTx", &req)?;
+        let start = self.admit_n("grpc.SubmitTx", &req, req.get_ref().txs.len())?;
         let mut txs = req.into_inner().txs;
         let r = match (txs.pop(), txs.is_empty()) {
             (Some(tx), true) => match self.singles.submit(tx).await {
@@ -192,7 +223,7 @@ impl Node for NodeService {
         req: Request<Streaming<pb::SubmitTxRequest>>,
     ) -> Result<Response<Self::SubmitTxStreamStream>, Status> {
         let start = self.admit("grpc.SubmitTxStream", &req)?;
-        let ip = req.remote_addr().map(|a| a.ip());
+        let ip = self.client(&req);
         let mut incoming = req.into_inner();
         let (tx, rx) = tokio::sync::mpsc::channel(self.stream_buffer.max(1));
         let svc = NodeService {
@@ -200,6 +231,8 @@ impl Node for NodeService {
             singles: self.singles.clone(),
             metrics: self.metrics.clone(),
             limiter: self.limiter.clone(),
+            client_ip: self.client_ip.clone(),
+            subscriptions: self.subscriptions.clone(),
             max_batch: self.max_batch,
             stream_buffer: self.stream_buffer,
             shutdown: self.shutdown.clone(),
@@ -209,9 +242,8 @@ impl Node for NodeService {
                 let t = Instant::now();
                 let rp = match msg {
                     Err(status) => Err(status),
-                    Ok(_) if ip.is_some_and(|ip| !svc.limiter.check(ip)) => {
-                        Err(Status::resource_exhausted("rate limit exceeded"))
-                    }
+                    // Each message costs one token per tx it carries.
+                    Ok(m) if ip.is_some_and(|ip| !svc.charge(ip, m.txs.len())) => Err(rate_limited()),
                     Ok(m) => svc.submit_many(m.txs).await,
                 };
                 let outcome = rp.as_ref().map_or_else(|s| Outcome::of_grpc_code(s.code()), |_| Outcome::Ok);
@@ -297,6 +329,10 @@ impl Node for NodeService {
         req: Request<pb::SubscribeBlocksRequest>,
     ) -> Result<Response<Self::SubscribeBlocksStream>, Status> {
         let start = self.admit("grpc.SubscribeBlocks", &req)?;
+        let slot = match self.subscriptions.take(req.remote_addr()) {
+            Ok(slot) => slot,
+            Err(why) => return self.done("grpc.SubscribeBlocks", start, Err(Status::resource_exhausted(why))),
+        };
         let stream = BroadcastStream::new(self.api.subscribe_heads())
             .map(|r| match r {
                 Ok(h) => Ok(pb::BlockEvent {
@@ -317,6 +353,8 @@ impl Node for NodeService {
                 futures::future::ready(out)
             })
             .take_until(self.closing());
-        self.done("grpc.SubscribeBlocks", start, Ok(Box::pin(stream) as _))
+        // The slot is given back when the stream is dropped: it ended, or the client went away.
+        let held = Held { stream: Box::pin(stream), _slot: slot };
+        self.done("grpc.SubscribeBlocks", start, Ok(Box::pin(held) as _))
     }
 }

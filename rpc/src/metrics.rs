@@ -1,12 +1,15 @@
 //! The RPC metrics of SPEC §6 (plus errors by kind) and the `/metrics` endpoint that exposes
 //! the node's whole registry in the Prometheus text format.
+use crate::conn_limit::incoming;
 use crate::error::RpcError;
 use bytes::Bytes;
+use futures::StreamExt;
 use http_body_util::Full;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
 use std::convert::Infallible;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// gRPC method label values (JSON-RPC uses its method names, see `jsonrpc::METHODS`).
@@ -120,17 +123,26 @@ fn label(method: &str) -> &'static str {
     crate::jsonrpc::METHODS.iter().chain(GRPC_METHODS).find(|m| **m == method).copied().unwrap_or("other")
 }
 
-/// Serves `GET /metrics` (anything else is 404) until the task is aborted.
-pub(crate) async fn serve_metrics(listener: TcpListener, registry: Registry) {
-    loop {
-        let Ok((sock, _)) = listener.accept().await else { continue };
+/// How long a `/metrics` client may take to send its request head (also between requests on
+/// a kept-alive connection): a silent client cannot hold one of the few slots.
+const METRICS_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `GET /metrics` (anything else is 404) until the task is aborted: at most
+/// `max_connections` connections at once (more are closed at accept), accept errors retried
+/// with a backoff.
+pub(crate) async fn serve_metrics(listener: TcpListener, registry: Registry, max_connections: u32) {
+    let mut incoming = std::pin::pin!(incoming("metrics", listener, max_connections));
+    while let Some(Ok(conn)) = incoming.next().await {
         let registry = registry.clone();
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
                 let registry = registry.clone();
                 async move { Ok::<_, Infallible>(answer(&req, &registry)) }
             });
-            let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(sock), svc);
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(METRICS_HEADER_TIMEOUT)
+                .serve_connection(TokioIo::new(conn), svc);
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "metrics connection ended");
             }

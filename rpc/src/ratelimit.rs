@@ -23,7 +23,8 @@ impl IpRateLimiter {
         self.0.as_ref().is_none_or(|l| l.check_key(&ip).is_ok())
     }
 
-    /// Takes `n` tokens at once (a batch of `n` calls); false when they are not all there.
+    /// Takes `n` tokens at once (a batch of `n` calls, a call of `n` txs); false when they are
+    /// not all there (never, if `n` exceeds the burst).
     pub fn check_n(&self, ip: IpAddr, n: u32) -> bool {
         let Some(l) = &self.0 else { return true };
         match NonZeroU32::new(n) {

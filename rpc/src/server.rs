@@ -1,11 +1,13 @@
 //! Starting and stopping the three servers (JSON-RPC, gRPC, metrics) as one unit.
 use crate::api::NodeApi;
+use crate::client_ip::ClientIp;
 use crate::coalesce::Coalescer;
 use crate::config::RpcConfig;
 use crate::error::RpcError;
 use crate::grpc::NodeService;
 use crate::metrics::{serve_metrics, RpcMetrics};
 use crate::ratelimit::IpRateLimiter;
+use crate::subscriptions::Subscriptions;
 use cairn_proto::pb::node_server::NodeServer;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -84,9 +86,18 @@ pub async fn serve(
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let (singles, submit_workers) = Coalescer::spawn(api.clone(), config.max_batch, workers);
     background.extend(submit_workers);
-    let jsonrpc =
-        crate::jsonrpc::start(&config, api.clone(), singles.clone(), metrics.clone(), limiter.clone()).await?;
-    background.push(tokio::spawn(serve_metrics(metrics_listener, registry)));
+    let subscriptions = Subscriptions::new(config.max_subscriptions_per_conn, config.max_subscriptions);
+    let client_ip = ClientIp::new(&config.trusted_proxies);
+    let jsonrpc = crate::jsonrpc::start(
+        &config,
+        api.clone(),
+        singles.clone(),
+        metrics.clone(),
+        limiter.clone(),
+        subscriptions.clone(),
+    )
+    .await?;
+    background.push(tokio::spawn(serve_metrics(metrics_listener, registry, config.metrics_max_connections)));
 
     let (health, health_svc) = tonic_health::server::health_reporter();
     health.set_serving::<NodeServer<NodeService>>().await;
@@ -101,6 +112,8 @@ pub async fn serve(
         singles,
         metrics,
         limiter,
+        client_ip,
+        subscriptions,
         max_batch: config.max_batch,
         stream_buffer: config.ws_buffer,
         shutdown: streams_rx,
@@ -108,7 +121,7 @@ pub async fn serve(
     .max_decoding_message_size(config.max_body_bytes as usize);
 
     let (grpc_stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let incoming = crate::conn_limit::incoming(grpc_listener, config.max_connections);
+    let incoming = crate::conn_limit::incoming("gRPC", grpc_listener, config.max_connections);
     let router = tonic::transport::Server::builder()
         .timeout(config.request_timeout)
         .add_service(health_svc)

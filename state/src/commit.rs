@@ -198,10 +198,12 @@ impl State {
         // In hash order: RocksDB's memtable inserts sorted keys much faster than random ones.
         let mut by_hash: Vec<(usize, &Receipt)> = receipts.iter().enumerate().collect();
         by_hash.sort_by_key(|(index, r)| (r.hash, *index));
-        for (i, &(index, r)) in by_hash.iter().enumerate() {
-            // A tx included again (same bytes, so a replayed nonce) keeps its first location.
-            let repeated = i > 0 && by_hash[i - 1].1.hash == r.hash;
-            if repeated || (!r.success && db.get(CF_TX_INDEX, &r.hash.0)?.is_some()) {
+        for occurrences in by_hash.chunk_by(|a, b| a.1.hash == b.1.hash) {
+            // A tx included more than once (the same bytes: the same nonce, so at most one of
+            // them can succeed) is indexed where it succeeded, else where it first appears; and
+            // a failed inclusion never hides an earlier block's location of the same tx.
+            let &(index, r) = occurrences.iter().find(|(_, r)| r.success).unwrap_or(&occurrences[0]);
+            if !r.success && db.get(CF_TX_INDEX, &r.hash.0)?.is_some() {
                 continue;
             }
             let loc = TxLocation { height, index: index as u32, success: r.success, error: r.error.clone() };

@@ -4,8 +4,14 @@
 //! transaction that cannot run records a failure reason and changes nothing — not even the
 //! sender's nonce — so every node computes the same result from the same block. All
 //! arithmetic is checked: a would-be overflow is a failure, never a wrap.
+//!
+//! No state for free: a transaction must pay at least [`MIN_FEE`], and its sender must have an
+//! account — a record written by genesis or by an earlier successful transaction, in an earlier
+//! block or earlier in this one. Mempools refuse both before admission; these checks are what
+//! holds against a proposer that includes such transactions anyway (they fail here, on every
+//! node alike, and change nothing).
 use crate::accounts::Entry;
-use cairn_proto::{Account, Address, Hash, RejectReason, TxAction, VerifiedTx};
+use cairn_proto::{Account, Address, Hash, RejectReason, TxAction, VerifiedTx, MIN_FEE};
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -21,6 +27,8 @@ pub struct Receipt {
 /// Failure reasons that execution can record, beyond the mempool's `RejectReason` names.
 pub const BALANCE_OVERFLOW: &str = "balance_overflow";
 pub const NONCE_OVERFLOW: &str = "nonce_overflow";
+/// The sender has no account (never funded): it cannot send, not even a zero-amount transfer.
+pub const UNKNOWN_SENDER: &str = "unknown_sender";
 
 /// What executing a block produced.
 #[derive(Debug, Default)]
@@ -98,6 +106,13 @@ fn apply(chain_id: &str, tx: &VerifiedTx, slots: &mut [Slot], s: usize, r: usize
     if body.chain_id != chain_id {
         return Err(RejectReason::WrongChainId.name());
     }
+    if body.fee < MIN_FEE {
+        return Err(RejectReason::FeeTooLow.name());
+    }
+    // Present in the base state, or written by a successful tx earlier in this block.
+    if slots[s].prior_version.is_none() && !slots[s].changed {
+        return Err(UNKNOWN_SENDER);
+    }
     let sender = slots[s].account;
     if body.nonce < sender.nonce {
         return Err(RejectReason::NonceTooLow.name());
@@ -148,8 +163,8 @@ mod tests {
         let txs = vec![
             tx(&a, 0, b.address(), 60, 1), // ok: a 39/1, b 60
             tx(&a, 1, b.address(), 39, 1), // insufficient: needs 40
-            tx(&a, 0, b.address(), 1, 0),  // nonce too low
-            tx(&a, 5, b.address(), 1, 0),  // nonce too high
+            tx(&a, 0, b.address(), 1, 1),  // nonce too low
+            tx(&a, 5, b.address(), 1, 1),  // nonce too high
             tx(&b, 0, a.address(), 10, 2), // ok: b 48/1, a 49
             tx(&a, 1, a.address(), 10, 4), // self transfer burns the fee: a 45/2
         ];
@@ -176,13 +191,40 @@ mod tests {
             let balance = if *addr == a.address() { 10 } else { u64::MAX };
             Some(Entry { account: Account { balance, nonce: 0 }, version: 3 })
         };
-        let mut wrong_chain = tx(&a, 0, b.address(), 1, 0).body().clone();
+        let mut wrong_chain = tx(&a, 0, b.address(), 1, 1).body().clone();
         wrong_chain.chain_id = "other".into();
-        let txs = vec![tx(&a, 0, b.address(), 5, 0), tx(&a, 0, b.address(), u64::MAX, 1), wrong_chain.sign(&a)];
+        let txs = vec![tx(&a, 0, b.address(), 5, 1), tx(&a, 0, b.address(), u64::MAX, 1), wrong_chain.sign(&a)];
         let out = execute("c", &txs, base);
         let errors: Vec<Option<&str>> = out.receipts.iter().map(|r| r.error.as_deref()).collect();
         assert_eq!(errors, vec![Some(BALANCE_OVERFLOW), Some("insufficient_balance"), Some("wrong_chain_id")]);
         assert!(out.changed.is_empty());
         assert_eq!(out.touched.len(), 2);
+    }
+
+    #[test]
+    fn no_free_state_a_zero_fee_or_an_unfunded_sender_changes_nothing() {
+        let (a, fresh, other) = (Keypair::from_seed([1; 32]), Keypair::from_seed([3; 32]), Address([9; 32]));
+        let base = |addr: &Address| {
+            (*addr == a.address()).then_some(Entry { account: Account { balance: 100, nonce: 0 }, version: 0 })
+        };
+        let txs = vec![
+            tx(&a, 0, other, 0, 0),           // no fee: would create `other` for nothing
+            tx(&fresh, 0, other, 0, 1),       // unfunded sender
+            tx(&fresh, 0, other, 0, 0),       // both
+            tx(&a, 0, fresh.address(), 5, 1), // funds `fresh` …
+            tx(&fresh, 0, other, 1, 1),       // … which may then send, in the same block
+        ];
+        let out = execute("c", &txs, base);
+        let errors: Vec<Option<&str>> = out.receipts.iter().map(|r| r.error.as_deref()).collect();
+        assert_eq!(errors, vec![Some("fee_too_low"), Some(UNKNOWN_SENDER), Some("fee_too_low"), None, None]);
+        let changed: Vec<_> = out.changed.iter().map(|c| (c.address, c.account)).collect();
+        assert_eq!(
+            changed,
+            vec![
+                (a.address(), Account { balance: 94, nonce: 1 }),
+                (other, Account { balance: 1, nonce: 0 }),
+                (fresh.address(), Account { balance: 3, nonce: 1 }),
+            ]
+        );
     }
 }

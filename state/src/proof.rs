@@ -1,4 +1,4 @@
-//! Account proofs against a state root, and the pure verifier clients run
+//! Account proofs against a state root, and the pure verifiers clients run
 //! (the algorithm is specified in the crate README, "Verifying a proof").
 use crate::tree::node::{bit, common_prefix_bits, internal_hash, key_of, leaf_hash, value_hash, EMPTY_HASH};
 use cairn_proto::{pb, Account, Address, DecodeError, Hash};
@@ -102,5 +102,39 @@ pub fn verify_proof(
         Ok(())
     } else {
         Err(ProofError::RootMismatch { expected: *root, computed: current })
+    }
+}
+
+/// What a verified proof showed about an account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proven {
+    /// The account is in the state with exactly the claimed value (which may be all zero).
+    Present,
+    /// The account is not in the state: shown by a proof of absence.
+    Absent,
+}
+
+/// Checks a server's answer `(claimed, proof)` about `address` against `root`: present with
+/// the claimed value, or — only when the claim is all zero, which is how an absent account
+/// reads — absent. Absence is concluded from a proof of absence only, never from the zeros: an
+/// existing account with balance 0 and nonce 0 has a leaf and is proven present.
+pub fn verify_account_proof(
+    root: &Hash,
+    address: &Address,
+    claimed: &Account,
+    proof: &AccountProof,
+) -> Result<Proven, ProofError> {
+    let present = verify_proof(root, address, Some(claimed), proof);
+    if present.is_ok() {
+        return Ok(Proven::Present);
+    }
+    if *claimed != Account::default() {
+        return present.map(|()| Proven::Present);
+    }
+    match verify_proof(root, address, None, proof) {
+        Ok(()) => Ok(Proven::Absent),
+        // A proof ending at another leaf only ever argues absence: its error says more.
+        Err(e) if proof.other_leaf.is_some() => Err(e),
+        Err(_) => present.map(|()| Proven::Present),
     }
 }

@@ -214,7 +214,13 @@ impl State {
 
     /// The latest value of an account (zero if absent). Lock-sharded in-memory read.
     pub fn account(&self, address: &Address) -> Account {
-        self.inner.accounts.get(address).map(|e| e.account).unwrap_or_default()
+        self.account_record(address).unwrap_or_default()
+    }
+
+    /// The latest value of an account, or `None` if state holds no record of it (never
+    /// funded): such an account cannot send (see `exec`). Lock-sharded in-memory read.
+    pub fn account_record(&self, address: &Address) -> Option<Account> {
+        self.inner.accounts.get(address).map(|e| e.account)
     }
 
     /// Fails unless `height` is committed and not pruned.

@@ -124,7 +124,7 @@ fn balance_counts_pending_spends() {
     assert!(insert(&pool, &transfer(&k, 0, 10, 40)).is_ok()); // 50
     assert!(insert(&pool, &transfer(&k, 1, 10, 30)).is_ok()); // 90
     assert_eq!(insert(&pool, &transfer(&k, 2, 1, 10)), Err(RejectReason::InsufficientBalance)); // 101
-    assert!(insert(&pool, &transfer(&k, 2, 0, 10)).is_ok()); // exactly 100
+    assert!(insert(&pool, &transfer(&k, 2, 1, 9)).is_ok()); // exactly 100
     assert_eq!(insert(&pool, &transfer(&k, 3, u64::MAX, u64::MAX)), Err(RejectReason::InsufficientBalance));
 }
 
@@ -160,9 +160,42 @@ fn higher_fee_replaces_same_nonce() {
 #[test]
 fn unknown_sender_has_no_balance() {
     let (pool, _, _) = funded_pool(0, 0);
-    assert_eq!(insert(&pool, &transfer(&key(9), 0, 0, 1)), Err(RejectReason::InsufficientBalance));
+    assert_eq!(insert(&pool, &transfer(&key(9), 0, 1, 0)), Err(RejectReason::InsufficientBalance));
     assert_eq!(pool.status().size, 0);
     assert_eq!(pool.sender_pending(&key(9).address()), 0);
+}
+
+#[test]
+fn no_free_state_a_fee_of_at_least_one_by_default() {
+    assert_eq!(MempoolConfig::default().min_fee, cairn_proto::MIN_FEE);
+    let (pool, _, _) = funded_pool(1, 1_000);
+    // A zero-fee, zero-amount transfer: before, admitted (and executed, creating the recipient).
+    let rejection = pool.submit(vec![transfer(&key(0), 0, 0, 0).encoded().clone()], Origin::Local).remove(0);
+    let rejection = rejection.expect_err("a zero fee is refused");
+    assert_eq!((rejection.reason, rejection.reason.code()), (RejectReason::FeeTooLow, 1010));
+    assert!(rejection.message.contains("below this node's minimum fee 1"), "{}", rejection.message);
+    assert!(pool.submit(vec![transfer(&key(0), 0, 1, 0).encoded().clone()], Origin::Local)[0].is_ok());
+    // A configured floor of 0 is raised to the protocol's 1: execution would fail the tx anyway.
+    let (pool, _, _) = funded_pool_with(MempoolConfig { min_fee: 0, ..MempoolConfig::default() }, 1, 1_000);
+    assert_eq!(insert(&pool, &transfer(&key(0), 0, 0, 1)), Err(RejectReason::FeeTooLow));
+}
+
+#[test]
+fn a_sender_without_an_account_is_refused_before_its_signature_is_checked() {
+    let (pool, accounts, registry) = funded_pool(1, 1_000);
+    let (unfunded, empty) = (key(7), key(8));
+    // An account that exists with nothing in it is not refused for being absent.
+    accounts.set(empty.address(), 0, 0);
+    let mut forged = transfer(&unfunded, 0, 1, 0).encoded().to_vec();
+    *forged.last_mut().expect("non-empty") ^= 0x01;
+    let rejection = pool.submit(vec![Bytes::from(forged)], Origin::Local).remove(0).expect_err("refused");
+    assert_eq!(rejection.reason, RejectReason::InsufficientBalance, "not invalid_signature: never verified");
+    assert!(rejection.message.contains("has no account"), "{}", rejection.message);
+    let rejection = pool.submit(vec![transfer(&empty, 0, 1, 0).encoded().clone()], Origin::Local).remove(0);
+    let rejection = rejection.expect_err("cannot pay the fee");
+    assert!(rejection.message.contains("cannot pay"), "{}", rejection.message);
+    assert_eq!(counter(&registry, "cairn_mempool_rejected_total", "reason", "insufficient_balance"), 2);
+    assert_eq!(counter(&registry, "cairn_mempool_rejected_total", "reason", "invalid_signature"), 0);
 }
 
 #[test]

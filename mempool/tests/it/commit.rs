@@ -28,7 +28,7 @@ fn commit_removes_committed_and_lower_nonces() {
 fn touched_sender_loses_what_it_can_no_longer_pay() {
     let (pool, accounts, registry) = funded_pool(1, 100);
     let k = key(0);
-    let txs: Vec<_> = (0..4).map(|n| transfer(&k, n, 0, 25)).collect();
+    let txs: Vec<_> = (0..4).map(|n| transfer(&k, n, 1, 24)).collect();
     for tx in &txs {
         assert!(insert(&pool, tx).is_ok());
     }
@@ -45,7 +45,7 @@ fn touched_sender_loses_what_it_can_no_longer_pay() {
 fn untouched_senders_are_not_rechecked() {
     let (pool, accounts, _) = funded_pool(2, 100);
     let (a, b) = (key(0), key(1));
-    let b0 = transfer(&b, 0, 0, 100);
+    let b0 = transfer(&b, 0, 1, 99);
     assert!(insert(&pool, &b0).is_ok());
     // b's balance dropped in state, but the block did not touch b: b's tx stays until b is touched.
     accounts.set(b.address(), 0, 0);
@@ -59,8 +59,8 @@ fn untouched_senders_are_not_rechecked() {
 fn committed_sender_missing_from_touched_is_read_from_state() {
     let (pool, accounts, _) = funded_pool(1, 100);
     let k = key(0);
-    let t0 = transfer(&k, 0, 0, 10);
-    let t1 = transfer(&k, 1, 0, 10);
+    let t0 = transfer(&k, 0, 1, 9);
+    let t1 = transfer(&k, 1, 1, 9);
     assert!(insert(&pool, &t0).is_ok());
     assert!(insert(&pool, &t1).is_ok());
     accounts.set(k.address(), 90, 1);
@@ -72,11 +72,11 @@ fn committed_sender_missing_from_touched_is_read_from_state() {
 fn recipient_credit_lets_a_sender_spend_more() {
     let (pool, accounts, _) = funded_pool(1, 10);
     let k = key(0);
-    assert!(insert(&pool, &transfer(&k, 0, 0, 10)).is_ok());
-    assert!(insert(&pool, &transfer(&k, 1, 0, 10)).is_err());
+    assert!(insert(&pool, &transfer(&k, 0, 1, 9)).is_ok());
+    assert!(insert(&pool, &transfer(&k, 1, 1, 9)).is_err());
     accounts.set(k.address(), 20, 0);
     pool.on_commit(&[], &[(k.address(), accounts.get(&k.address()))]);
-    assert!(insert(&pool, &transfer(&k, 1, 0, 10)).is_ok());
+    assert!(insert(&pool, &transfer(&k, 1, 1, 9)).is_ok());
 }
 
 #[test]

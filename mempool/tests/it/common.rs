@@ -8,7 +8,7 @@ use std::sync::Arc;
 /// Where every test transfer sends its coins (never a sender, so its balance is not tracked).
 pub const SINK: Address = Address([0xee; 32]);
 
-/// Committed state as a map; absent accounts read as zero.
+/// Committed state as a map; absent accounts read as zero and have no record.
 #[derive(Default)]
 pub struct Accounts(Mutex<HashMap<Address, Account>>);
 
@@ -24,6 +24,9 @@ impl Accounts {
 impl AccountSource for Accounts {
     fn account(&self, address: &Address) -> Account {
         self.get(address)
+    }
+    fn record(&self, address: &Address) -> Option<Account> {
+        self.0.lock().get(address).copied()
     }
 }
 

@@ -29,8 +29,13 @@ pub async fn run(rpc: &str, what: QueryWhat) -> Result<()> {
                     Some(path) => load_genesis(&path)?,
                     None => bail!("--prove needs --genesis FILE: the validator set to check the certificate against"),
                 };
-                verify_account(&client, &genesis, &address, &acc).await?;
-                eprintln!("verified: proof against state root, certificate by >2/3 of the genesis validators");
+                let proven = match verify_account(&client, &genesis, &address, &acc).await? {
+                    cairn_state::Proven::Present => "present with these values",
+                    cairn_state::Proven::Absent => "absent (a proof of absence)",
+                };
+                eprintln!(
+                    "verified: account {proven}; proof against state root, certificate by >2/3 of the genesis validators"
+                );
             }
             acc
         }
@@ -49,8 +54,14 @@ fn load_genesis(path: &Path) -> Result<Genesis> {
 
 /// Checks, trusting only the genesis validators: (1) block h+1 is certified by more than 2/3
 /// of them, (2) its header commits to the state root after h (execution is deferred by one
-/// block), (3) the merkle proof shows this account (or its absence) under that root.
-async fn verify_account(client: &RpcClient, genesis: &Genesis, address: &str, acc: &Value) -> Result<()> {
+/// block), (3) the merkle proof shows this account with these values, or — for zero values
+/// only — its absence, under that root.
+async fn verify_account(
+    client: &RpcClient,
+    genesis: &Genesis,
+    address: &str,
+    acc: &Value,
+) -> Result<cairn_state::Proven> {
     let addr: Address = address.parse().map_err(|e| anyhow::anyhow!("address: {e}"))?;
     let height = acc["height"].as_u64().context("reply has no height")?;
     let root: Hash = serde_json::from_value(acc["state_root"].clone()).context("reply has no state_root")?;
@@ -84,10 +95,8 @@ async fn verify_account(client: &RpcClient, genesis: &Genesis, address: &str, ac
         "certified state root {} differs from the proof's root {root} (lying server?)",
         header.state_root
     );
-    let present = account != Account::default();
-    cairn_state::verify_proof(&root, &addr, present.then_some(&account), &proof)
-        .map_err(|e| anyhow::anyhow!("the merkle proof does not verify: {e}"))?;
-    Ok(())
+    cairn_state::verify_account_proof(&root, &addr, &account, &proof)
+        .map_err(|e| anyhow::anyhow!("the merkle proof does not verify: {e}"))
 }
 
 /// The JSON-RPC proof (`{siblings: [hex], other_leaf_key?, other_leaf_value_hash?}`).

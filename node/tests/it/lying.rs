@@ -1,12 +1,15 @@
 //! `cairn query account --prove` trusts only the genesis validators: against an honest node it
-//! verifies, and against a proxy that alters the account or the certified header it refuses
+//! verifies (a funded account and an existing empty one as present, an unknown address as
+//! absent), and against a proxy that alters the account or the certified header it refuses
 //! with a clear message.
 use crate::net::{bin, LocalNet};
 use cairn_load::RpcClient;
+use cairn_proto::{Address, Keypair, Transfer, TxAction, TxBody};
 use jsonrpsee::server::{RpcModule, Server};
 use jsonrpsee::types::{ErrorObjectOwned, Params};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// What the proxy falsifies.
 #[derive(Clone, Copy)]
@@ -55,14 +58,48 @@ async fn query_prove(ln: &LocalNet, rpc: &str, address: &str) -> (bool, String) 
     (out.status.success(), String::from_utf8_lossy(&out.stderr).into())
 }
 
+/// Makes `to` an account holding balance 0 and nonce 0: a transfer of amount 0 to it.
+async fn create_empty_account(ln: &LocalNet, from: &Keypair, to: Address) {
+    let c = ln.client(0);
+    let nonce = c.account(&from.address().to_hex()).await.unwrap().nonce;
+    let tx = TxBody {
+        chain_id: "cairn-local".into(),
+        sender: from.address(),
+        nonce,
+        fee: 1,
+        action: TxAction::Transfer(Transfer { recipient: to, amount: 0 }),
+    }
+    .sign(from);
+    let r: Value = c.call("tx_submit", vec![json!(hex::encode(tx.encoded()))]).await.unwrap();
+    assert_eq!(r["hash"], json!(tx.hash().to_hex()));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let st: Value = c.call("tx_get", vec![json!(tx.hash().to_hex())]).await.unwrap();
+        if st["status"] == "committed" {
+            assert_eq!(st["success"], json!(true), "{st}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "the zero-amount transfer did not commit: {st}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 pub async fn lying_servers_are_caught(ln: &LocalNet) {
     let accounts = cairn_testnet::read_accounts(&ln.accounts_file()).unwrap();
     let addr = accounts[0].address.to_hex();
     let (ok, err) = query_prove(ln, &ln.rpc_url(0), &addr).await;
     assert!(ok, "an honest node's proof must verify: {err}");
+    assert!(err.contains("account present"), "{err}");
     let absent = "ee".repeat(32);
     let (ok, err) = query_prove(ln, &ln.rpc_url(0), &absent).await;
     assert!(ok, "an honest node's proof of absence must verify: {err}");
+    assert!(err.contains("account absent"), "{err}");
+    // An account that exists with balance 0 and nonce 0 is proven present, not "absent".
+    let empty = Address([0x42; 32]);
+    create_empty_account(ln, &accounts[14].keypair().unwrap(), empty).await;
+    let (ok, err) = query_prove(ln, &ln.rpc_url(0), &empty.to_hex()).await;
+    assert!(ok, "an honest node's proof of an existing empty account must verify: {err}");
+    assert!(err.contains("account present"), "{err}");
     for (lie, expect) in
         [(Lie::Balance, "merkle proof does not verify"), (Lie::HeaderStateRoot, "certificate is not for this header")]
     {

@@ -1,3 +1,5 @@
-//! cairn-proto integration tests: the shared test vectors and codec properties.
+//! cairn-proto integration tests: the shared test vectors, codec properties, and one verdict
+//! per signature (ZIP-215, single and batch alike).
 mod roundtrip;
 mod vectors;
+mod zip215;

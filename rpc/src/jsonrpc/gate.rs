@@ -1,8 +1,11 @@
 //! The HTTP front of the JSON-RPC port, in front of jsonrpsee: answers `/health`, `/livez`
-//! and `/readyz`, applies the per-IP rate limit (HTTP 429), serves `/dashboard`, and tags each
-//! request with the client's address so that the call middleware can rate-limit WebSocket
-//! calls too.
+//! and `/readyz`, serves `/dashboard`, works out who the client is (the TCP peer, or what a
+//! trusted proxy says), takes the first rate-limit token of every request (HTTP 429 before the
+//! body is read), and tags each request with its client so that the call middleware can charge
+//! the rest — one token per call and per transaction — and turns the middleware's refusal of an
+//! HTTP request into a 429 as well.
 use crate::api::NodeApi;
+use crate::client_ip::{ClientIp, FORWARDED_FOR};
 use crate::metrics::plain;
 use crate::ratelimit::IpRateLimiter;
 use futures::future::BoxFuture;
@@ -14,14 +17,24 @@ use std::task::{Context, Poll};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Marks requests (and so calls) that arrived on a WebSocket connection from this address.
+/// Who sent a request (and so every call in it), and whether over a WebSocket. The gate has
+/// already charged one token for the HTTP request (the WebSocket upgrade, for a WebSocket).
 #[derive(Clone, Copy, Debug)]
-pub struct WsClient(pub IpAddr);
+pub struct Client {
+    pub ip: IpAddr,
+    pub ws: bool,
+}
+
+/// Put on a response by the call middleware when it refused the call for the rate limit: the
+/// gate answers such an HTTP request with 429.
+#[derive(Clone, Copy, Debug)]
+pub struct RateLimited;
 
 /// What every connection's gate shares.
 pub struct GateShared {
     pub api: Arc<dyn NodeApi>,
     pub limiter: IpRateLimiter,
+    pub client_ip: ClientIp,
 }
 
 /// One connection's gate around jsonrpsee's service `S`.
@@ -29,7 +42,16 @@ pub struct GateShared {
 pub struct Gate<S> {
     pub inner: S,
     pub shared: Arc<GateShared>,
-    pub ip: IpAddr,
+    /// The TCP peer of this connection.
+    pub peer: IpAddr,
+}
+
+const RETRY_AFTER: http::HeaderValue = http::HeaderValue::from_static("1");
+
+fn too_many_requests() -> Response<HttpBody> {
+    let mut rp = plain(StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded\n".into());
+    rp.headers_mut().insert(http::header::RETRY_AFTER, RETRY_AFTER);
+    rp
 }
 
 /// The answer to a health path, if `path` is one. `/health`: the process serves;
@@ -69,20 +91,27 @@ where
         if let Some(rp) = health(&self.shared, req.method(), req.uri().path()) {
             return Box::pin(async move { Ok(rp) });
         }
-        if !self.shared.limiter.check(self.ip) {
-            let mut rp = plain(StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded\n".into());
-            rp.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
-            return Box::pin(async move { Ok(rp) });
+        let forwarded = req.headers().get_all(FORWARDED_FOR).iter().filter_map(|v| v.to_str().ok());
+        let ip = self.shared.client_ip.resolve(self.peer, forwarded);
+        if !self.shared.limiter.check(ip) {
+            return Box::pin(async move { Ok(too_many_requests()) });
         }
         if let Some(rp) = crate::dashboard::answer(req.method(), req.uri().path()) {
             return Box::pin(async move { Ok(rp) });
         }
-        if jsonrpsee::server::ws::is_upgrade_request(&req) {
-            req.extensions_mut().insert(WsClient(self.ip));
-        }
+        let ws = jsonrpsee::server::ws::is_upgrade_request(&req);
+        req.extensions_mut().insert(Client { ip, ws });
         // Take the service that was driven to readiness, leave a fresh clone (tower's rule).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(inner.call(req))
+        Box::pin(async move {
+            let mut rp = inner.call(req).await?;
+            // The JSON-RPC error (-32005) stays the body; the status says it too.
+            if rp.extensions().get::<RateLimited>().is_some() {
+                *rp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+                rp.headers_mut().insert(http::header::RETRY_AFTER, RETRY_AFTER);
+            }
+            Ok(rp)
+        })
     }
 }

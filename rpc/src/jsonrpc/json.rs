@@ -5,12 +5,14 @@ use cairn_proto::{pb, Address, Certificate, Hash, Header, RejectReason, TxReject
 use jsonrpsee::types::ErrorObjectOwned;
 use serde::Serialize;
 
-/// JSON-RPC code for a call refused by the per-IP rate limit (WebSocket; HTTP gets 429).
+/// JSON-RPC code for a call refused by the per-client rate limit (over HTTP with status 429).
 pub const RATE_LIMITED_CODE: i32 = -32005;
 /// JSON-RPC code for a call that ran past `request_timeout`.
 pub const TIMEOUT_CODE: i32 = -32003;
 /// JSON-RPC code for a well-formed query about something the node does not have.
 pub const NOT_FOUND_CODE: i32 = -32001;
+/// JSON-RPC code for a subscription refused because the node holds `max_subscriptions`.
+pub const TOO_MANY_SUBSCRIPTIONS_CODE: i32 = -32007;
 
 #[derive(Clone, Serialize)]
 pub struct BlockJson {

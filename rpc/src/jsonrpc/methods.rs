@@ -3,10 +3,11 @@
 //! size); the node's mempool decides every transaction reason.
 use super::json::{
     api_error, error_with_reason, invalid_params, malformed_hex, rejection_error, AccountJson, BlockJson, HashJson,
-    SubmitJson, TxJson,
+    SubmitJson, TxJson, TOO_MANY_SUBSCRIPTIONS_CODE,
 };
 use crate::api::NodeApi;
 use crate::coalesce::Coalescer;
+use crate::subscriptions::Subscriptions;
 use bytes::Bytes;
 use cairn_proto::{Address, Hash};
 use jsonrpsee::core::server::{PendingSubscriptionSink, SubscriptionMessage, SubscriptionSink, TrySendError};
@@ -42,6 +43,8 @@ pub struct Ctx {
     /// Single-tx submissions go through here, to reach the node in batches.
     pub singles: Coalescer,
     pub max_batch: usize,
+    /// The node-wide cap on open subscriptions (jsonrpsee caps them per connection).
+    pub subscriptions: Subscriptions,
 }
 
 /// Builds the module with every method registered.
@@ -103,6 +106,13 @@ async fn tx_submit_batch(p: Params<'static>, ctx: Arc<Ctx>) -> Result<Vec<Submit
 }
 
 async fn new_heads(pending: PendingSubscriptionSink, ctx: Arc<Ctx>) -> Result<(), SubscriptionError> {
+    let _slot = match ctx.subscriptions.take(None) {
+        Ok(slot) => slot,
+        Err(why) => {
+            pending.reject(error_with_reason(TOO_MANY_SUBSCRIPTIONS_CODE, why, "too_many_subscriptions")).await;
+            return Ok(());
+        }
+    };
     let rx = ctx.api.subscribe_heads();
     let sink = pending.accept().await?;
     forward_heads(rx, sink).await

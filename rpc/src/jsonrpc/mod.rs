@@ -6,15 +6,18 @@ mod json;
 mod methods;
 mod middleware;
 
-pub use json::{NOT_FOUND_CODE, RATE_LIMITED_CODE, TIMEOUT_CODE};
+pub use json::{NOT_FOUND_CODE, RATE_LIMITED_CODE, TIMEOUT_CODE, TOO_MANY_SUBSCRIPTIONS_CODE};
 pub use methods::{METHODS, NEW_HEAD_NOTIFICATION};
 
 use crate::api::NodeApi;
+use crate::client_ip::ClientIp;
 use crate::coalesce::Coalescer;
 use crate::config::RpcConfig;
+use crate::conn_limit::{accept_with_backoff, Backoff};
 use crate::error::RpcError;
 use crate::metrics::RpcMetrics;
 use crate::ratelimit::IpRateLimiter;
+use crate::subscriptions::Subscriptions;
 use gate::{Gate, GateShared};
 use http::{HeaderValue, Method};
 use jsonrpsee::server::middleware::rpc::RpcServiceBuilder;
@@ -24,7 +27,6 @@ use jsonrpsee::server::{
 use middleware::CallGuardLayer;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -64,6 +66,7 @@ pub(crate) async fn start(
     singles: Coalescer,
     metrics: RpcMetrics,
     limiter: IpRateLimiter,
+    subscriptions: Subscriptions,
 ) -> Result<JsonRpcServer, RpcError> {
     let cors = cors(&config.cors_origins)?;
     let listener = TcpListener::bind(config.jsonrpc_addr).await.map_err(|source| RpcError::Bind {
@@ -87,25 +90,19 @@ pub(crate) async fn start(
         metrics,
         limiter: limiter.clone(),
         timeout: config.request_timeout,
+        max_batch: config.max_batch,
     });
     let builder = Server::builder().set_config(server_cfg).set_rpc_middleware(rpc_middleware).to_service_builder();
     let methods: Methods =
-        methods::module(methods::Ctx { api: api.clone(), singles, max_batch: config.max_batch }).into();
-    let shared = Arc::new(GateShared { api, limiter });
+        methods::module(methods::Ctx { api: api.clone(), singles, max_batch: config.max_batch, subscriptions }).into();
+    let shared = Arc::new(GateShared { api, limiter, client_ip: ClientIp::new(&config.trusted_proxies) });
     let (stop_handle, handle) = stop_channel();
 
     let task = tokio::spawn(async move {
+        let mut backoff = Backoff::new();
         loop {
             let (sock, remote) = tokio::select! {
-                r = listener.accept() => match r {
-                    Ok(conn) => conn,
-                    Err(e) => {
-                        // Usually out of file descriptors: back off instead of spinning.
-                        tracing::warn!(error = %e, "JSON-RPC accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
+                conn = accept_with_backoff("JSON-RPC", &mut backoff, || listener.accept()) => conn,
                 _ = stop_handle.clone().shutdown() => break,
             };
             // Small JSON-RPC frames must not wait for Nagle + delayed ACK (≈ 40 ms per WebSocket
@@ -116,7 +113,7 @@ pub(crate) async fn start(
             let gate = Gate {
                 inner: builder.clone().build(methods.clone(), stop_handle.clone()),
                 shared: shared.clone(),
-                ip: remote.ip(),
+                peer: remote.ip(),
             };
             let svc = tower::ServiceBuilder::new().layer(cors.clone()).service(gate);
             let stopped = stop_handle.clone().shutdown();

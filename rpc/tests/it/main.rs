@@ -1,6 +1,7 @@
 //! Integration tests of cairn-rpc with real clients (jsonrpsee HTTP and WebSocket clients,
 //! reqwest, a raw WebSocket, tonic) against the servers over loopback, backed by an
 //! in-memory `NodeApi`.
+mod abuse;
 mod errors;
 mod fake;
 mod grpc;

@@ -43,7 +43,7 @@ fn commit_executes_indexes_and_stores_the_block() {
         transfer(&a, 0, b.address(), 70, 1),
         transfer(&a, 1, c.address(), 30, 1), // a holds 29: fails, changes nothing
         transfer(&a, 1, c.address(), 20, 1),
-        transfer(&b, 3, a.address(), 1, 0), // wrong nonce
+        transfer(&b, 3, a.address(), 1, 1), // wrong nonce
     ];
     let hashes: Vec<Hash> = txs.iter().map(|t| t.hash()).collect();
     let genesis_root = state.state_root();
@@ -82,7 +82,7 @@ fn commit_executes_indexes_and_stores_the_block() {
 fn a_replayed_tx_keeps_its_first_location() {
     let dir = tempfile::tempdir().unwrap();
     let state = fresh(dir.path(), 2, 100, test_config());
-    let tx = transfer(&key(0), 0, key(1).address(), 5, 0);
+    let tx = transfer(&key(0), 0, key(1).address(), 5, 1);
     state.commit_block(&next_block(&state, vec![tx.clone()])).unwrap();
     let out = state.commit_block(&next_block(&state, vec![tx.clone(), tx.clone()])).unwrap();
     assert_eq!(out.receipts[0].error.as_deref(), Some("nonce_too_low"));
@@ -90,6 +90,25 @@ fn a_replayed_tx_keeps_its_first_location() {
         state.tx_location(&tx.hash()).unwrap(),
         Some(TxLocation { height: 1, index: 0, success: true, error: None })
     );
+}
+
+#[test]
+fn the_index_records_the_occurrence_that_succeeded() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = fresh(dir.path(), 2, 100, test_config());
+    let (second, first) = (transfer(&key(0), 1, key(1).address(), 5, 1), transfer(&key(0), 0, key(1).address(), 5, 1));
+    // `second` fails at index 0 (nonce 1 before 0), then succeeds at index 2.
+    let out = state.commit_block(&next_block(&state, vec![second.clone(), first, second.clone()])).unwrap();
+    let errors: Vec<_> = out.receipts.iter().map(|r| r.error.as_deref()).collect();
+    assert_eq!(errors, vec![Some("nonce_too_high"), None, None]);
+    assert_eq!(
+        state.tx_location(&second.hash()).unwrap(),
+        Some(TxLocation { height: 1, index: 2, success: true, error: None })
+    );
+    // Included again, it fails (nonce too low): the successful location stays.
+    let out = state.commit_block(&next_block(&state, vec![second.clone()])).unwrap();
+    assert_eq!(out.receipts[0].error.as_deref(), Some("nonce_too_low"));
+    assert_eq!(state.tx_location(&second.hash()).unwrap().map(|l| (l.height, l.index)), Some((1, 2)));
 }
 
 #[test]

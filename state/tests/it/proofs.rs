@@ -1,7 +1,7 @@
 //! Inclusion and non-inclusion proofs at any retained height, and tampered proofs refused.
 use crate::common::*;
 use cairn_proto::{pb, Account, Address, Hash};
-use cairn_state::{verify_proof, AccountProof, OtherLeaf, ProofError, StateConfig};
+use cairn_state::{verify_account_proof, verify_proof, AccountProof, OtherLeaf, ProofError, Proven, StateConfig};
 
 #[test]
 fn proofs_verify_at_every_height_for_present_and_absent_accounts() {
@@ -98,4 +98,33 @@ fn empty_state_proves_everything_absent() {
     let (acct, proof) = state.prove(&key(1).address(), 0).unwrap();
     assert!(acct.is_none() && proof.siblings.is_empty());
     verify_proof(&Hash::ZERO, &key(1).address(), None, &proof).unwrap();
+}
+
+#[test]
+fn an_existing_empty_account_is_proven_present_and_absence_only_by_an_absence_proof() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = fresh(dir.path(), 8, 100, test_config());
+    // A transfer of amount 0 makes `empty` an account holding balance 0 and nonce 0.
+    let (empty, missing) = (key(500).address(), key(501).address());
+    state.commit_block(&next_block(&state, vec![transfer(&key(0), 0, empty, 0, 1)])).unwrap();
+    let (root, height) = (state.state_root(), state.latest_height());
+    let (account, proof) = state.prove(&empty, height).unwrap();
+    assert_eq!(account, Some(Account::default()), "present, with zeros");
+    assert_eq!(verify_account_proof(&root, &empty, &Account::default(), &proof), Ok(Proven::Present));
+    // Reading the zeros as absence (what `query account --prove` did) refuses a valid proof.
+    assert!(verify_proof(&root, &empty, None, &proof).is_err());
+
+    let (none, absence) = state.prove(&missing, height).unwrap();
+    assert_eq!(none, None);
+    assert_eq!(verify_account_proof(&root, &missing, &Account::default(), &absence), Ok(Proven::Absent));
+
+    // A funded account claimed as zeros, or an empty one claimed funded, proves nothing.
+    let funded = key(1).address();
+    let (_, funded_proof) = state.prove(&funded, height).unwrap();
+    assert!(verify_account_proof(&root, &funded, &Account::default(), &funded_proof).is_err());
+    let rich = Account { balance: 1, nonce: 0 };
+    assert!(verify_account_proof(&root, &empty, &rich, &proof).is_err());
+    assert!(verify_account_proof(&root, &missing, &rich, &absence).is_err());
+    // The present account's proof cannot be passed off as another address's absence.
+    assert!(verify_account_proof(&root, &missing, &Account::default(), &proof).is_err());
 }

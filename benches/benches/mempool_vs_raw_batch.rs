@@ -1,6 +1,7 @@
-//! Admission with signature checks against raw ed25519-dalek batch verification, interleaved.
+//! Admission with signature checks against raw ed25519 batch verification (ed25519-zebra's
+//! ZIP-215 batch, what the mempool itself uses), interleaved.
 //!
-//! `cargo bench -p cairn-benches --bench mempool_vs_dalek` (`ROUNDS=n` to change the 30 rounds)
+//! `cargo bench -p cairn-benches --bench mempool_vs_raw_batch` (`ROUNDS=n` to change the 30 rounds)
 //!
 //! The criterion benches in `mempool.rs` time the two sides one after the other, each for
 //! seconds; on a shared 2-vCPU machine the capacity the neighbours leave us drifts by tens of
@@ -13,7 +14,7 @@
 //! `submit` admits into one pool per configuration, and each round's txs are committed out of
 //! it before the next round, so it times a running node's pool rather than a new one; each
 //! configuration has its own senders, so the key cache never knows them in advance.
-use cairn_benches::mempool_fixtures::{cpu_time, encoded_from_new_senders, pool, txs_on_this_thread, DalekInputs};
+use cairn_benches::mempool_fixtures::{cpu_time, encoded_from_new_senders, pool, txs_on_this_thread, RawBatchInputs};
 use cairn_mempool::Origin;
 use std::time::{Duration, Instant};
 
@@ -56,23 +57,23 @@ fn timed(f: impl FnOnce()) -> Spent {
     Spent { wall: wall.elapsed().as_secs_f64() * 1e3, cpu: (process_cpu() - cpu).as_secs_f64() * 1e3 }
 }
 
-/// (dalek, submit) per round.
+/// (raw batch, submit) per round.
 fn compare(rounds: u64, first_seed: u64) -> Vec<(Spent, Spent)> {
     let p = pool(100_000);
     (0..rounds)
         .map(|round| {
             let seed = first_seed + 2 * round;
-            let for_dalek = DalekInputs::of(&encoded_from_new_senders(TXS, seed));
+            let for_raw = RawBatchInputs::of(&encoded_from_new_senders(TXS, seed));
             let signed = txs_on_this_thread(TXS, 1, seed + 1);
             let r: Vec<_> = signed.iter().map(|t| t.encoded().clone()).collect();
-            let time_dalek = || timed(|| assert!(for_dalek.verify(), "every signature verifies"));
+            let time_raw = || timed(|| assert!(for_raw.verify(), "every signature verifies"));
             let time_submit = || timed(|| assert!(p.submit(r.clone(), Origin::Peer).iter().all(Result::is_ok)));
             let out = if round % 2 == 0 {
-                let d = time_dalek();
+                let d = time_raw();
                 (d, time_submit())
             } else {
                 let s = time_submit();
-                (time_dalek(), s)
+                (time_raw(), s)
             };
             commit_all(&p, &signed);
             out
@@ -96,8 +97,8 @@ fn report(name: &str, threads: usize, rounds: Vec<(Spent, Spent)>) {
         ratios.sort_by(f64::total_cmp);
         let quantile = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
         println!(
-            "{name} ({threads} threads, {n} rounds of {TXS} txs), {clock}: raw dalek median {d:.1} ms, submit median \
-             {s:.1} ms; submit ÷ dalek per round: median {m:.3}, quartiles {q1:.3}–{q3:.3}, range {lo:.3}–{hi:.3}",
+            "{name} ({threads} threads, {n} rounds of {TXS} txs), {clock}: raw batch median {d:.1} ms, submit median \
+             {s:.1} ms; submit ÷ raw batch per round: median {m:.3}, quartiles {q1:.3}–{q3:.3}, range {lo:.3}–{hi:.3}",
             n = ratios.len(),
             d = median(rounds.iter().map(|r| of(r.0)).collect()),
             s = median(rounds.iter().map(|r| of(r.1)).collect()),
