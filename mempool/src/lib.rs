@@ -6,6 +6,7 @@ mod config;
 mod error;
 mod gossip;
 mod metrics;
+pub mod peer;
 mod reap;
 mod sender;
 mod submit;

@@ -9,6 +9,7 @@ mod error;
 mod handle;
 mod identity;
 mod metrics;
+pub mod testkit;
 mod validate;
 
 pub use behaviour::{consensus_topic, txs_topic};

@@ -5,5 +5,6 @@ mod common;
 mod eviction;
 mod gossip;
 mod model;
+mod peer;
 mod reap;
 mod stress;

@@ -2,72 +2,25 @@
 //! while honest validators carry on.
 use crate::common::*;
 use bytes::Bytes;
+use cairn_network::testkit::{self, connect, envelope as env, raw_swarm, RawSwarm};
 use cairn_network::{consensus_topic, peer_id_of, txs_topic, NetworkEvent};
 use cairn_proto::{pb, ConsensusMessage, Keypair, Vote, VoteKind};
 use futures::StreamExt;
-use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity};
+use libp2p::gossipsub::{self, IdentTopic};
 use libp2p::swarm::SwarmEvent;
-use libp2p::{noise, tcp, yamux, PeerId, Swarm};
-use prost::Message;
+use libp2p::{PeerId, Swarm};
 use std::time::Duration;
 
-/// A bare gossipsub swarm that speaks the protocol but none of its rules.
-fn attacker_swarm(key: &Keypair) -> Swarm<gossipsub::Behaviour> {
-    let mut seed = key.seed();
-    let id = libp2p::identity::Keypair::ed25519_from_bytes(&mut seed).unwrap();
-    let config = gossipsub::ConfigBuilder::default()
-        .max_transmit_size(4 << 20)
-        .validation_mode(gossipsub::ValidationMode::Strict)
-        .build()
-        .unwrap();
-    let mut gs = gossipsub::Behaviour::new(MessageAuthenticity::Signed(id.clone()), config).unwrap();
-    gs.subscribe(&consensus_topic(CHAIN)).unwrap();
-    gs.subscribe(&txs_topic(CHAIN)).unwrap();
-    libp2p::SwarmBuilder::with_existing_identity(id)
-        .with_tokio()
-        .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
-        .unwrap()
-        .with_behaviour(|_| gs)
-        .unwrap()
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
-        .build()
-}
-
 /// Polls `swarm` until `f` returns true for an event, or panics after `secs`.
-async fn drive_until(
-    swarm: &mut Swarm<gossipsub::Behaviour>,
-    secs: u64,
-    mut f: impl FnMut(&SwarmEvent<gossipsub::Event>) -> bool,
-) {
-    tokio::time::timeout(Duration::from_secs(secs), async {
-        loop {
-            if f(&swarm.select_next_some().await) {
-                return;
-            }
-        }
-    })
-    .await
-    .expect("attacker did not see the expected event");
+async fn drive_until(swarm: &mut RawSwarm, secs: u64, f: impl FnMut(&SwarmEvent<gossipsub::Event>) -> bool) {
+    assert!(testkit::drive_until(swarm, secs, f).await, "attacker did not see the expected event");
 }
 
 /// An attacker connected to `node` once the node's subscriptions to both topics are known.
-async fn connected_attacker(key: &Keypair, node: &Node) -> Swarm<gossipsub::Behaviour> {
-    let mut attacker = attacker_swarm(key);
-    let target = peer(node);
-    attacker.dial(node.addr()).unwrap();
-    let mut subscribed = 0;
-    drive_until(&mut attacker, 10, |e| {
-        if let SwarmEvent::Behaviour(gossipsub::Event::Subscribed { peer_id, .. }) = e {
-            subscribed += usize::from(*peer_id == target);
-        }
-        subscribed == 2
-    })
-    .await;
+async fn connected_attacker(key: &Keypair, node: &Node) -> RawSwarm {
+    let mut attacker = raw_swarm(key, CHAIN);
+    assert_eq!(connect(&mut attacker, node.addr()).await, peer(node));
     attacker
-}
-
-fn env(payload: pb::envelope::Payload) -> Vec<u8> {
-    pb::Envelope { payload: Some(payload) }.encode_to_vec()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

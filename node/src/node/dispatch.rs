@@ -12,7 +12,7 @@ use super::sync::StoreSource;
 use cairn_engine::{sync, Event};
 use cairn_mempool::{Mempool, Origin};
 use cairn_network::{NetworkEvent, NetworkHandle};
-use cairn_proto::{ConsensusMessage, DuplicateVoteEvidence, RejectReason};
+use cairn_proto::{ConsensusMessage, DuplicateVoteEvidence};
 use cairn_state::State;
 use std::sync::Arc;
 use tokio::sync::{mpsc, Semaphore};
@@ -62,11 +62,9 @@ impl Dispatcher {
                         if results.iter().any(Result::is_ok) {
                             shared.txs_admitted();
                         }
-                        let forged = results
-                            .iter()
-                            .any(|r| matches!(r, Err(e) if matches!(e.reason, RejectReason::InvalidSignature | RejectReason::MalformedTx)));
-                        if forged {
-                            net.report_misbehaviour(from, "invalid_tx");
+                        // Forged or mostly wasted batches count against their author.
+                        if let Some(reason) = cairn_mempool::peer::complaint(&results) {
+                            net.report_misbehaviour(from, reason);
                         }
                     });
                 }

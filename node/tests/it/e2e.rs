@@ -1,7 +1,8 @@
 //! A four-validator testnet of real processes: transactions over JSON-RPC and gRPC finalize
 //! identically on every node, the SPEC conformance client passes, a kill -9'd validator does
-//! not stop the chain and catches up after restart, and with two of four stopped the chain
-//! halts without forking and resumes when they return.
+//! not stop the chain and catches up after restart, a peer flooding wasteful tx batches gets
+//! banned, and with two of four stopped the chain halts without forking and resumes when they
+//! return.
 use crate::net::{block, height, wait_height, LocalNet};
 use cairn_load::RpcClient;
 use cairn_node::commands::init::GENESIS_BALANCE;
@@ -109,6 +110,7 @@ async fn four_validators_end_to_end() {
     assert_spec_metrics(&ln);
     crate::load::one_sender_past_the_window(&ln).await;
     crate::lying::lying_servers_are_caught(&ln).await;
+    crate::peers::wasteful_peers_are_banned(&ln).await;
 
     // kill -9 one validator: the other three go on.
     ln.net.kill(3).unwrap();

@@ -10,3 +10,4 @@ mod load;
 mod lying;
 mod net;
 mod netns;
+mod peers;

@@ -23,7 +23,7 @@ use cairn_proto::{
 };
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 const CHAIN: &str = "cairn-fuzz";
@@ -82,6 +82,9 @@ struct Record {
     proposals: HashMap<(u64, u32), Hash>,
     decided: HashMap<u64, Hash>,
     wal: Vec<WalEntry>,
+    /// Others' messages it was fed, as (validator or proposer, height, round, kind, value): it
+    /// relays them (a re-proposal's polka, the valid block's proposal) but never invents one.
+    received: HashSet<(Address, u64, u32, Option<VoteKind>, Option<Hash>)>,
 }
 
 struct Harness {
@@ -112,6 +115,15 @@ impl Harness {
     fn feed(&mut self, input: Input) {
         let mut next = Some(input);
         while let Some(input) = next.take() {
+            match &input {
+                Input::Vote(v) => {
+                    self.record.received.insert((v.validator, v.height, v.round, Some(v.kind), v.block_hash));
+                }
+                Input::Proposal { proposal: p, .. } => {
+                    self.record.received.insert((p.proposer, p.height, p.round, None, Some(p.block.hash())));
+                }
+                _ => {}
+            }
             for out in self.machine.handle(input) {
                 if let Some(height) = self.check(out) {
                     next = Some(Input::StartHeight { height });
@@ -128,8 +140,15 @@ impl Harness {
                 assert_eq!(back, entry, "a WAL entry decodes to itself");
                 self.record.wal.push(entry);
             }
+            Output::Broadcast(ConsensusMessage::Vote(v)) if v.validator != keys()[0].address() => {
+                let key = (v.validator, v.height, v.round, Some(v.kind), v.block_hash);
+                assert!(self.record.received.contains(&key), "relays only votes it received: {v:?}");
+            }
+            Output::Broadcast(ConsensusMessage::Proposal(p)) if p.proposer != keys()[0].address() => {
+                let key = (p.proposer, p.height, p.round, None, Some(p.block.hash()));
+                assert!(self.record.received.contains(&key), "relays only proposals it received");
+            }
             Output::Broadcast(ConsensusMessage::Vote(v)) => {
-                assert_eq!(v.validator, keys()[0].address(), "broadcasts only its own votes");
                 let previous = self.record.votes.insert((v.height, v.round, v.kind), v.block_hash);
                 assert!(previous.is_none_or(|p| p == v.block_hash), "two different votes signed: {v:?}");
             }
@@ -151,6 +170,10 @@ impl Harness {
                 return Some(height + 1);
             }
             Output::BuildBlock { height, round } => self.build.push((height, round)),
+            Output::ConflictingProposal { first, second } => {
+                assert_eq!((first.proposer, first.height, first.round), (second.proposer, second.height, second.round));
+                assert_ne!(first.block.hash(), second.block.hash(), "evidence of two different proposals");
+            }
             Output::ScheduleTimeout(..) | Output::Evidence(_) | Output::NewRound { .. } => {}
         }
         None
