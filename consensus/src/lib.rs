@@ -32,6 +32,9 @@
 //!    if step = prevote: lockedValue ← v; lockedRound ← round_p;
 //!                       precommit id(v); step ← precommit
 //!    validValue ← v; validRound ← round_p
+//!  upon ⟨PROPOSAL, h_p, ∗, v, ∗⟩ ∧ 2f+1 ⟨PREVOTE, h_p, vr, id(v)⟩
+//!       while valid(v) ∧ validRound_p < vr < round_p:                  (ours, late polka)
+//!    validValue ← v; validRound ← vr
 //!  upon 2f+1 ⟨PREVOTE, h_p, round_p, nil⟩ while step = prevote:             L44
 //!    precommit nil; step ← precommit
 //!  upon 2f+1 ⟨PRECOMMIT, h_p, round_p, ∗⟩ first time:                       L47
