@@ -145,3 +145,41 @@ async fn messages_over_the_topic_limit_are_charged_by_gossipsub() {
         assert!(!matches!(e, NetworkEvent::TxBatch { .. }), "an oversized batch was delivered");
     }
 }
+
+/// A peer flooding tx batches faster than the node takes them fills only the tx share of the
+/// node's event queue (`TX_EVENTS_MAX`, 64); the rest is dropped and counted, never buffered,
+/// and a vote sent after the flood still gets a place in the queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tx_flood_fills_only_its_share_of_the_queue_and_votes_still_arrive() {
+    let keys = keys(2);
+    let set = validator_set(&keys);
+    let mut nodes = mesh(&keys, &set).await;
+    let mut attacker = connected_attacker(&Keypair::from_seed([68; 32]), &nodes[0]).await;
+    // Nobody reads node 0's events while the flood arrives.
+    const FLOOD: usize = 300;
+    for i in 0..FLOOD {
+        testkit::publish_txs(&mut attacker, CHAIN, vec![Bytes::from(format!("tx {i}"))]);
+    }
+    let dropped = |n: &Node| n.metric("cairn_p2p_dropped_messages_total", Some(("reason", "inbound_queue_full")));
+    let received = |n: &Node| n.metric("cairn_p2p_received_messages_total", Some(("topic", "txs")));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while received(&nodes[0]) < FLOOD as f64 {
+        assert!(tokio::time::Instant::now() < deadline, "the flood did not arrive: {}", received(&nodes[0]));
+        let _ = tokio::time::timeout(Duration::from_millis(50), attacker.select_next_some()).await;
+    }
+    nodes[1].handle.broadcast_consensus(vote(&keys[1], 7));
+    let mut batches = 0;
+    let signer = nodes[0]
+        .expect(10, |e| match e {
+            NetworkEvent::TxBatch { .. } => {
+                batches += 1;
+                None
+            }
+            NetworkEvent::Consensus { msg, .. } => vote_signer(&msg),
+            _ => None,
+        })
+        .await;
+    assert_eq!(signer, keys[1].address().0.to_vec(), "the vote got through");
+    assert!(batches <= 64, "{batches} tx batches were queued, over the tx share of 64");
+    assert_eq!(batches as f64 + dropped(&nodes[0]), FLOOD as f64, "every batch is either queued or counted as dropped");
+}
