@@ -259,12 +259,12 @@ impl<H: Host> Engine<H> {
     /// Commits the next blocks of a verified sync answer; believes the responder's claimed
     /// height only when it sent at least one block we could verify.
     fn on_synced(&mut self, synced: SyncedBlocks) -> Result<(), EngineError> {
-        let verified = !synced.blocks.is_empty();
+        let believed = synced.believed_height();
         for cb in synced.blocks {
             let out = self.commit(cb)?;
             self.execute(out)?;
         }
-        self.host.on_syncing(verified && synced.claimed_height > self.tip.height);
+        self.host.on_syncing(believed.is_some_and(|h| h > self.tip.height));
         Ok(())
     }
 }

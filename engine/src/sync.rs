@@ -42,6 +42,12 @@ pub struct SyncedBlocks {
 }
 
 impl SyncedBlocks {
+    /// The height the responder says it has, believed only when it sent at least one block
+    /// that verified: a peer cannot make us think we are behind (`/readyz` 503, sync mode) by
+    /// claiming a height alone.
+    pub fn believed_height(&self) -> Option<u64> {
+        (!self.blocks.is_empty()).then_some(self.claimed_height)
+    }
     pub fn len(&self) -> usize {
         self.blocks.len()
     }

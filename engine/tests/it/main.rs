@@ -2,3 +2,4 @@
 //! engine with in-memory ports, a virtual clock and lossy links), many seeds and scripted
 //! scenarios.
 mod sim;
+mod sync;

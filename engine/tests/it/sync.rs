@@ -1,0 +1,112 @@
+//! Sync answers from a lying or junk-sending peer (`sync::verify_response`): a forged
+//! certificate is caught before a single tx of its block is looked at, a block whose txs do not
+//! verify is refused even with a good certificate, blocks out of order are refused, and a
+//! claimed height is believed only together with a verified block.
+use cairn_engine::{sync, SyncError};
+use cairn_proto::{
+    pb, Address, Block, Certificate, CertifiedBlock, CommitSig, Hash, Header, Keypair, Transfer, TxAction, TxBody,
+    Validator, ValidatorSet, Vote, VoteKind,
+};
+use std::cell::Cell;
+
+const CHAIN: &str = "sync-test";
+
+fn keys() -> (Vec<Keypair>, ValidatorSet) {
+    let keys: Vec<Keypair> = (1..=4).map(|i| Keypair::from_seed([i; 32])).collect();
+    let set = ValidatorSet::new(keys.iter().map(|k| Validator { address: k.address(), power: 1 }).collect()).unwrap();
+    (keys, set)
+}
+
+/// Block `height` with `n` signed transfers, certified by `signers` (their precommits).
+fn certified(height: u64, n: u64, signers: &[Keypair]) -> CertifiedBlock {
+    let sender = Keypair::from_seed([9; 32]);
+    let txs = (0..n)
+        .map(|i| {
+            let action = TxAction::Transfer(Transfer { recipient: Address([7; 32]), amount: 1 });
+            TxBody { chain_id: CHAIN.into(), sender: sender.address(), nonce: height * 100 + i, fee: 1, action }
+                .sign(&sender)
+        })
+        .collect();
+    let header = Header {
+        chain_id: CHAIN.into(),
+        height,
+        parent_hash: Hash::ZERO,
+        timestamp_ms: height,
+        proposer: signers[0].address(),
+        tx_root: Hash::ZERO,
+        state_root: Hash::ZERO,
+        tx_count: 0,
+    };
+    let block = Block::new(header, txs);
+    let hash = block.hash();
+    let signatures = signers
+        .iter()
+        .map(|k| {
+            let v = Vote::new_signed(k, CHAIN, VoteKind::Precommit, height, 0, Some(hash));
+            CommitSig { validator: v.validator, signature: v.signature }
+        })
+        .collect();
+    CertifiedBlock { block, certificate: Certificate { height, round: 0, block_hash: hash, signatures } }
+}
+
+fn answer(blocks: &[CertifiedBlock], latest_height: u64) -> pb::SyncResponse {
+    pb::SyncResponse { blocks: blocks.iter().map(CertifiedBlock::to_pb).collect(), latest_height }
+}
+
+#[test]
+fn honest_blocks_are_accepted_and_their_height_believed() {
+    let (keys, set) = keys();
+    let blocks = [certified(5, 3, &keys[..3]), certified(6, 2, &keys[1..])];
+    let synced = sync::verify_response(answer(&blocks, 40), 5, CHAIN, &set, |_| None).unwrap();
+    assert_eq!((synced.len(), synced.believed_height()), (2, Some(40)));
+}
+
+#[test]
+fn a_claimed_height_alone_is_not_believed() {
+    let (_, set) = keys();
+    let synced = sync::verify_response(answer(&[], 1_000_000), 5, CHAIN, &set, |_| None).unwrap();
+    assert_eq!(synced.believed_height(), None, "no verified block, so no reason to think we are behind");
+}
+
+#[test]
+fn a_forged_certificate_is_caught_before_any_tx_is_looked_at() {
+    let (keys, set) = keys();
+    let outsiders: Vec<Keypair> = (50..53).map(|i| Keypair::from_seed([i; 32])).collect();
+    // Signed by keys outside the set, and by too few validators: both refused, no tx touched.
+    for signers in [&outsiders[..], &keys[..2]] {
+        let looked_at = Cell::new(0);
+        let known = |_: &Hash| {
+            looked_at.set(looked_at.get() + 1);
+            None
+        };
+        let err = sync::verify_response(answer(&[certified(5, 500, signers)], 9), 5, CHAIN, &set, known).unwrap_err();
+        assert!(matches!(err, SyncError::Certificate { height: 5, .. }), "{err}");
+        assert_eq!(looked_at.get(), 0, "txs were looked at before the certificate was checked");
+    }
+}
+
+#[test]
+fn a_certificate_for_another_block_or_height_is_refused() {
+    let (keys, set) = keys();
+    let mut swapped = certified(5, 1, &keys[..3]);
+    swapped.certificate = certified(5, 2, &keys[..3]).certificate;
+    let err = sync::verify_response(answer(&[swapped], 9), 5, CHAIN, &set, |_| None).unwrap_err();
+    assert!(matches!(err, SyncError::Certificate { height: 5, .. }), "{err}");
+    let err = sync::verify_response(answer(&[certified(6, 1, &keys[..3])], 9), 5, CHAIN, &set, |_| None).unwrap_err();
+    assert!(matches!(err, SyncError::OutOfOrder { index: 0, got: 6, expected: 5 }), "{err}");
+}
+
+#[test]
+fn a_certified_header_over_forged_txs_is_refused() {
+    let (keys, set) = keys();
+    let good = certified(5, 4, &keys[..3]);
+    let mut resp = answer(&[good], 9);
+    // Swap one tx's last byte (inside its signature): the header and certificate still match.
+    let block = resp.blocks[0].block.as_mut().unwrap();
+    let mut tx = block.txs[2].to_vec();
+    let last = tx.len() - 1;
+    tx[last] ^= 1;
+    block.txs[2] = tx.into();
+    let err = sync::verify_response(resp, 5, CHAIN, &set, |_| None).unwrap_err();
+    assert!(matches!(err, SyncError::Transactions { height: 5, .. }), "{err}");
+}
