@@ -35,6 +35,9 @@ struct Inner {
     held: Vec<(VerifiedTx, Instant)>,
 }
 
+/// The reason the senders give a batch whose request failed in transport.
+pub const TRANSPORT_ERROR: &str = "rpc_error";
+
 impl Resubmit {
     /// For a run of `txs` against nodes whose mempool window is `window`; `start` is each
     /// sender's committed nonce before the run.
@@ -44,9 +47,14 @@ impl Resubmit {
         Resubmit { window, inner: Mutex::new(inner), resent: AtomicU64::new(0) }
     }
 
-    /// Holds `tx` for another send if `reason` (a SPEC §4 reason name) is a temporary refusal.
+    /// Holds `tx` for another send if `reason` (a SPEC §4 reason name) is a temporary refusal,
+    /// or if the send failed in transport (`rpc_error…`: a node down or restarting). A tx lost
+    /// that way would leave a gap in its sender's nonces and strand all its later ones; sent
+    /// again, it goes to the next worker's endpoint, and a node that did admit it the first
+    /// time answers `duplicate`.
     pub fn hold(&self, tx: &VerifiedTx, reason: &str) -> bool {
-        let temporary = [RejectReason::NonceTooHigh, RejectReason::MempoolFull].iter().any(|r| r.name() == reason);
+        let temporary = reason.starts_with(TRANSPORT_ERROR)
+            || [RejectReason::NonceTooHigh, RejectReason::MempoolFull].iter().any(|r| r.name() == reason);
         if temporary {
             self.inner.lock().held.push((tx.clone(), Instant::now()));
         }
@@ -111,6 +119,7 @@ mod tests {
         let r = Resubmit::new(4, &txs, [(k.address(), 0)]);
         assert!(r.hold(&txs[6], "nonce_too_high") && r.hold(&txs[5], "nonce_too_high"));
         assert!(!r.hold(&txs[7], "insufficient_balance"), "a lasting refusal is not held");
+        assert!(r.hold(&txs[2], "rpc_error: connection refused"), "a send lost in transport is held");
         let later = Instant::now() + PAUSE;
         assert!(r.due(later).is_empty(), "finalized nonce 0 + window 4 does not reach 5");
         r.finalized(&txs[1].hash());

@@ -2,7 +2,7 @@
 //! `SubmitTxStream` per endpoint. Each reply is matched to its tx and counted.
 use crate::client::RpcClient;
 use crate::error::{LoadError, Result};
-use crate::resubmit::Resubmit;
+use crate::resubmit::{Resubmit, TRANSPORT_ERROR};
 use crate::tracker::Tracker;
 use bytes::Bytes;
 use cairn_proto::pb::{node_client::NodeClient, submit_result, SubmitTxRequest};
@@ -58,7 +58,7 @@ pub async fn jsonrpc_worker(client: RpcClient, mut rx: mpsc::Receiver<Batch>, re
                 }
             }
             Err(e) => {
-                let reason = format!("rpc_error: {}", e.to_string().chars().take(60).collect::<String>());
+                let reason = format!("{TRANSPORT_ERROR}: {}", e.to_string().chars().take(60).collect::<String>());
                 for tx in &batch {
                     replies.rejected(tx, reason.clone());
                 }

@@ -17,9 +17,14 @@ pub async fn watch(clients: Vec<RpcClient>, from_height: u64, replies: Replies, 
     let mut failures = 0usize;
     while !stop.load(Ordering::Relaxed) {
         let client = &clients[failures % clients.len()];
+        let before = next;
         match follow(client, &mut next, &replies, &stop).await {
             Ok(()) => return Ok(()),
             Err(e) => {
+                // Count only failures in a row without a block read in between.
+                if next > before {
+                    failures = 0;
+                }
                 failures += 1;
                 // Every endpoint failed in turn with nothing in between: give up, as before.
                 if failures >= clients.len() * 50 {
