@@ -114,7 +114,7 @@ pub async fn after(
             panic!("{what}: node{i} logged an equivocation: {line}");
         }
     }
-    let out = Outcome {
+    Outcome {
         what: what.to_string(),
         resumed,
         caught_up,
@@ -123,8 +123,7 @@ pub async fn after(
         committed,
         pending,
         lost_with_crashed_node: lost,
-    };
-    out
+    }
 }
 
 impl std::fmt::Display for Outcome {

@@ -56,7 +56,7 @@ pub async fn kill_proposer_after_prevotes(f: &mut Faulty, tries: usize) -> Outco
             if tail.lines().any(|l| l.contains("proposing") && l.contains(&line)) {
                 break true;
             }
-            if Instant::now() > deadline || (polls % 50 == 0 && f.top(&all).await >= h) {
+            if Instant::now() > deadline || (polls.is_multiple_of(50) && f.top(&all).await >= h) {
                 break false;
             }
             tokio::time::sleep(Duration::from_millis(1)).await;
