@@ -21,9 +21,9 @@
 //! namespaces, as `netns.rs` starts them, and the load and checks run from inside one).
 //!
 //! `faults::quick` runs in every `cargo test` (debug build, 800 tx/s); the long run is
-//! `FAULTS_LONG=1 cargo test --release -p cairn-node --test it faults::long -- --ignored --nocapture`
-//! (2,000 tx/s, 2 minutes of kills, 20 s of two down, 8 proposer kills). `FAULTS_SEED=N`
-//! replays a run's victims.
+//! `FAULTS_LONG=1 cargo test -p cairn-node --test it faults::long -- --ignored --nocapture`
+//! (2,000 tx/s, `FAULTS_TPS` to change it; 2 minutes of kills, 20 s of two down, 8 proposer
+//! kills; `--release` works too). `FAULTS_SEED=N` replays a run's victims.
 mod check;
 mod harness;
 mod proposer;
@@ -71,8 +71,8 @@ async fn quick() {
     suite(5, plan).await;
 }
 
-/// The long run: `FAULTS_LONG=1 cargo test --release -p cairn-node --test it faults::long --
-/// --ignored --nocapture` (ignored by default: it takes several minutes; the variable guards a
+/// The long run: `FAULTS_LONG=1 cargo test -p cairn-node --test it faults::long -- --ignored
+/// --nocapture` (ignored by default: it takes several minutes; the variable guards a
 /// plain `--ignored` run of the whole suite from starting it by accident).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
@@ -81,7 +81,7 @@ async fn long() {
         eprintln!("faults::long: set FAULTS_LONG=1 to run it");
         return;
     }
-    let plan =
-        Plan { tps: 2000, accounts: 1000, kill_periods: 12, freeze_secs: 10, two_down_secs: 20, proposer_tries: 8 };
+    let tps = std::env::var("FAULTS_TPS").ok().and_then(|s| s.parse().ok()).unwrap_or(2000);
+    let plan = Plan { tps, accounts: 1000, kill_periods: 12, freeze_secs: 10, two_down_secs: 20, proposer_tries: 8 };
     suite(6, plan).await;
 }
