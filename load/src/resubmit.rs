@@ -113,13 +113,22 @@ mod tests {
     }
 
     #[test]
+    fn a_send_lost_in_transport_is_held_and_sent_again() {
+        let k = Keypair::from_seed([6; 32]);
+        let txs: Vec<_> = (0..3).map(|n| tx(&k, n)).collect();
+        let r = Resubmit::new(4, &txs, [(k.address(), 0)]);
+        assert!(r.hold(&txs[0], &format!("{TRANSPORT_ERROR}: connection refused")));
+        let due = r.due(Instant::now() + PAUSE);
+        assert_eq!(due.iter().map(VerifiedTx::nonce).collect::<Vec<_>>(), vec![0]);
+    }
+
+    #[test]
     fn a_nonce_too_high_waits_for_its_sender_to_come_within_the_window() {
         let k = Keypair::from_seed([5; 32]);
         let txs: Vec<_> = (0..10).map(|n| tx(&k, n)).collect();
         let r = Resubmit::new(4, &txs, [(k.address(), 0)]);
         assert!(r.hold(&txs[6], "nonce_too_high") && r.hold(&txs[5], "nonce_too_high"));
         assert!(!r.hold(&txs[7], "insufficient_balance"), "a lasting refusal is not held");
-        assert!(r.hold(&txs[2], "rpc_error: connection refused"), "a send lost in transport is held");
         let later = Instant::now() + PAUSE;
         assert!(r.due(later).is_empty(), "finalized nonce 0 + window 4 does not reach 5");
         r.finalized(&txs[1].hash());
