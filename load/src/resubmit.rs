@@ -35,6 +35,9 @@ struct Inner {
     held: Vec<(VerifiedTx, Instant)>,
 }
 
+/// The reason the senders give a batch whose request failed in transport.
+pub const TRANSPORT_ERROR: &str = "rpc_error";
+
 impl Resubmit {
     /// For a run of `txs` against nodes whose mempool window is `window`; `start` is each
     /// sender's committed nonce before the run.
@@ -44,9 +47,14 @@ impl Resubmit {
         Resubmit { window, inner: Mutex::new(inner), resent: AtomicU64::new(0) }
     }
 
-    /// Holds `tx` for another send if `reason` (a SPEC §4 reason name) is a temporary refusal.
+    /// Holds `tx` for another send if `reason` (a SPEC §4 reason name) is a temporary refusal,
+    /// or if the send failed in transport (`rpc_error…`: a node down or restarting). A tx lost
+    /// that way would leave a gap in its sender's nonces and strand all its later ones; sent
+    /// again, it goes to the next worker's endpoint, and a node that did admit it the first
+    /// time answers `duplicate`.
     pub fn hold(&self, tx: &VerifiedTx, reason: &str) -> bool {
-        let temporary = [RejectReason::NonceTooHigh, RejectReason::MempoolFull].iter().any(|r| r.name() == reason);
+        let temporary = reason.starts_with(TRANSPORT_ERROR)
+            || [RejectReason::NonceTooHigh, RejectReason::MempoolFull].iter().any(|r| r.name() == reason);
         if temporary {
             self.inner.lock().held.push((tx.clone(), Instant::now()));
         }
@@ -102,6 +110,16 @@ mod tests {
             action: TxAction::Transfer(Transfer { recipient: Address([1; 32]), amount: 1 }),
         }
         .sign(key)
+    }
+
+    #[test]
+    fn a_send_lost_in_transport_is_held_and_sent_again() {
+        let k = Keypair::from_seed([6; 32]);
+        let txs: Vec<_> = (0..3).map(|n| tx(&k, n)).collect();
+        let r = Resubmit::new(4, &txs, [(k.address(), 0)]);
+        assert!(r.hold(&txs[0], &format!("{TRANSPORT_ERROR}: connection refused")));
+        let due = r.due(Instant::now() + PAUSE);
+        assert_eq!(due.iter().map(VerifiedTx::nonce).collect::<Vec<_>>(), vec![0]);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::error::{LoadError, Result};
 use crate::report::{self, Report, SecondLatency};
 use crate::resubmit::Resubmit;
 use crate::sender::{self, Replies};
-use crate::tracker::Tracker;
+use crate::tracker::{Admission, Tracker};
 use crate::{plan, watcher};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -72,6 +72,9 @@ impl LoadArgs {
 pub struct LoadRun {
     pub report: Report,
     pub per_second: Vec<SecondLatency>,
+    /// Every tx a node admitted, with the endpoint that admitted it (the fault tests account
+    /// for each one afterwards).
+    pub admitted: Vec<Admission>,
 }
 
 /// JSON-RPC requests in flight per endpoint.
@@ -116,25 +119,26 @@ pub async fn run(args: LoadArgs) -> Result<LoadRun> {
         let start = accounts.iter().map(|a| a.address).zip(nonces.iter().copied());
         Arc::new(Resubmit::new(args.nonce_window, &txs, start))
     });
-    let replies = Replies { tracker: tracker.clone(), resubmit: resubmit.clone() };
+    let replies = Replies { tracker: tracker.clone(), resubmit: resubmit.clone(), endpoint: 0 };
     let stop = Arc::new(AtomicBool::new(false));
-    let watcher = tokio::spawn(watcher::watch(clients[0].clone(), status.height, replies.clone(), stop.clone()));
+    let watcher = tokio::spawn(watcher::watch(clients.clone(), status.height, replies.clone(), stop.clone()));
     // Senders: one channel per worker; the pacer and the resender deal batches in turn.
     let mut queues = vec![];
     let mut workers = vec![];
     if args.grpc.is_empty() {
-        for c in &clients {
+        for (endpoint, c) in clients.iter().enumerate() {
             for _ in 0..WORKERS_PER_ENDPOINT {
                 let (tx, rx) = mpsc::channel(8);
                 queues.push(tx);
-                workers.push(tokio::spawn(sender::jsonrpc_worker(c.clone(), rx, replies.clone())));
+                let r = Replies { endpoint, ..replies.clone() };
+                workers.push(tokio::spawn(sender::jsonrpc_worker(c.clone(), rx, r)));
             }
         }
     } else {
-        for g in &args.grpc {
+        for (endpoint, g) in args.grpc.iter().enumerate() {
             let (tx, rx) = mpsc::channel(8);
             queues.push(tx);
-            let (g, r) = (g.clone(), replies.clone());
+            let (g, r) = (g.clone(), Replies { endpoint, ..replies.clone() });
             workers.push(tokio::spawn(async move {
                 if let Err(e) = sender::grpc_worker(g.clone(), rx, r).await {
                     eprintln!("gRPC sender to {g} stopped: {e:#}");
@@ -214,7 +218,7 @@ pub async fn run(args: LoadArgs) -> Result<LoadRun> {
         latency_ms: report::Latency::from_histogram(&tracker.latency()),
         rejected_by_reason: tracker.rejected_by_reason(),
     };
-    Ok(LoadRun { report, per_second: tracker.per_second() })
+    Ok(LoadRun { report, per_second: tracker.per_second(), admitted: tracker.admitted() })
 }
 
 /// Hands batches to the sender workers in turn (one channel per worker).

@@ -2,7 +2,7 @@
 //! `SubmitTxStream` per endpoint. Each reply is matched to its tx and counted.
 use crate::client::RpcClient;
 use crate::error::{LoadError, Result};
-use crate::resubmit::Resubmit;
+use crate::resubmit::{Resubmit, TRANSPORT_ERROR};
 use crate::tracker::Tracker;
 use bytes::Bytes;
 use cairn_proto::pb::{node_client::NodeClient, submit_result, SubmitTxRequest};
@@ -18,6 +18,8 @@ pub type Batch = Vec<VerifiedTx>;
 pub struct Replies {
     pub tracker: Arc<Tracker>,
     pub resubmit: Option<Arc<Resubmit>>,
+    /// The endpoint this worker sends to (its index in the run's endpoint list).
+    pub endpoint: usize,
 }
 
 impl Replies {
@@ -50,13 +52,13 @@ pub async fn jsonrpc_worker(client: RpcClient, mut rx: mpsc::Receiver<Batch>, re
             Ok(results) => {
                 for (tx, r) in batch.iter().zip(results) {
                     match r.error {
-                        None => replies.tracker.accepted(),
+                        None => replies.tracker.accepted(tx.hash(), replies.endpoint),
                         Some(e) => replies.rejected(tx, e.reason()),
                     }
                 }
             }
             Err(e) => {
-                let reason = format!("rpc_error: {}", e.to_string().chars().take(60).collect::<String>());
+                let reason = format!("{TRANSPORT_ERROR}: {}", e.to_string().chars().take(60).collect::<String>());
                 for tx in &batch {
                     replies.rejected(tx, reason.clone());
                 }
@@ -101,7 +103,7 @@ pub async fn grpc_worker(endpoint: String, mut rx: mpsc::Receiver<Batch>, replie
             .ok_or_else(|| LoadError::Protocol("gRPC server answered a batch we did not send".into()))?;
         for (tx, r) in batch.iter().zip(resp.results) {
             match r.result {
-                Some(submit_result::Result::Hash(_)) => replies.tracker.accepted(),
+                Some(submit_result::Result::Hash(_)) => replies.tracker.accepted(tx.hash(), replies.endpoint),
                 Some(submit_result::Result::Error(e)) => {
                     let reason = RejectReason::from_code(e.code as i32).map_or(e.reason, |r| r.name().to_string());
                     replies.rejected(tx, reason)

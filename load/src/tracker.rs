@@ -7,7 +7,17 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 
+/// A tx a node admitted to its mempool: which endpoint (index into `--rpc`/`--grpc`) and when.
+/// Kept so that a fault test can account for every admitted tx after the run.
+#[derive(Debug, Clone, Copy)]
+pub struct Admission {
+    pub hash: Hash,
+    pub endpoint: usize,
+    pub at: Instant,
+}
+
 pub struct Tracker {
+    admitted: Mutex<Vec<Admission>>,
     in_flight: Mutex<HashMap<Hash, Instant>>,
     latency_us: Mutex<Histogram<u64>>,
     rejected_by_reason: Mutex<BTreeMap<String, u64>>,
@@ -27,6 +37,7 @@ pub struct Tracker {
 impl Default for Tracker {
     fn default() -> Self {
         Tracker {
+            admitted: Mutex::default(),
             in_flight: Mutex::new(HashMap::new()),
             latency_us: Mutex::new(Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds")),
             rejected_by_reason: Mutex::default(),
@@ -56,8 +67,14 @@ impl Tracker {
         self.submitted.fetch_add(n, Relaxed);
     }
 
-    pub fn accepted(&self) {
+    pub fn accepted(&self, hash: Hash, endpoint: usize) {
         self.accepted.fetch_add(1, Relaxed);
+        self.admitted.lock().push(Admission { hash, endpoint, at: Instant::now() });
+    }
+
+    /// Every admission so far, in the order the replies came.
+    pub fn admitted(&self) -> Vec<Admission> {
+        self.admitted.lock().clone()
     }
 
     pub fn rejected(&self, hash: &Hash, reason: String) {

@@ -6,6 +6,7 @@ mod cli;
 mod dashboard;
 mod deploy;
 mod e2e;
+mod faults;
 mod load;
 mod lying;
 mod net;

@@ -19,7 +19,7 @@ pub fn cairn(args: &[&str]) -> (bool, String, String) {
 /// A port range unlikely to collide with another test run on this machine.
 /// Each test that starts nodes has its own slot (tests of one binary run in parallel): 0 the
 /// four-validator end-to-end test, 1 the dashboard, 2 `cairn bench`, 3 the deploy check, 4
-/// `testnet start`'s output.
+/// `testnet start`'s output, 5 and 6 the fault suite.
 pub fn base_port(slot: u16) -> u16 {
     20000 + (std::process::id() % 100) as u16 * 300 + slot * 50
 }
@@ -38,6 +38,12 @@ impl LocalNet {
 
     /// Like [`LocalNet::start`], with node 0's p2p port at `base`.
     pub fn start_at(validators: usize, base: u16) -> LocalNet {
+        Self::start_with(validators, base, 20, &[])
+    }
+
+    /// Like [`LocalNet::start_at`], with `accounts` funded test accounts and `env` added to
+    /// (or overriding) the nodes' environment.
+    pub fn start_with(validators: usize, base: u16, accounts: usize, env: &[(&str, &str)]) -> LocalNet {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_str().unwrap();
         let (ok, _, err) = cairn(&[
@@ -48,7 +54,7 @@ impl LocalNet {
             "--validators",
             &validators.to_string(),
             "--accounts",
-            "20",
+            &accounts.to_string(),
             "--base-port",
             &base.to_string(),
         ]);
@@ -56,11 +62,15 @@ impl LocalNet {
         let homes =
             (0..validators).map(|i| (dir.path().join(format!("node{i}")), NodePorts::for_node(base, i))).collect();
         // Short timeouts keep the fault tests quick; empty blocks every 300 ms.
-        let envs = vec![
+        let mut envs: Vec<(String, String)> = vec![
             ("CAIRN_CONSENSUS__EMPTY_BLOCK_INTERVAL_MS".into(), "300".into()),
             ("CAIRN_CONSENSUS__TIMEOUT_PROPOSE_MS".into(), "1000".into()),
             ("RUST_LOG".into(), "info".into()),
         ];
+        for (k, v) in env {
+            envs.retain(|(key, _)| key != k);
+            envs.push((k.to_string(), v.to_string()));
+        }
         let net = Testnet::start(&bin(), homes, envs).unwrap();
         LocalNet { dir, net, base }
     }
@@ -101,6 +111,22 @@ pub async fn wait_height(c: &RpcClient, h: u64, limit: Duration, why: &str) -> u
         assert!(Instant::now() < deadline, "{why}: {} did not reach height {h} within {limit:?}", c.url());
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Every node agrees on the block hash and state root of each height in `from..=upto` (each
+/// must have it); returns the first node's blocks of those heights.
+pub async fn assert_same_chain(clients: &[RpcClient], from: u64, upto: u64) -> Vec<Value> {
+    let mut blocks = vec![];
+    for h in from..=upto {
+        let first = block(&clients[0], h).await;
+        for c in &clients[1..] {
+            let b = block(c, h).await;
+            assert_eq!(b["hash"], first["hash"], "fork at height {h} between {} and {}", clients[0].url(), c.url());
+            assert_eq!(b["header"]["state_root"], first["header"]["state_root"], "state differs at {h}");
+        }
+        blocks.push(first);
+    }
+    blocks
 }
 
 pub async fn block(c: &RpcClient, h: u64) -> Value {
