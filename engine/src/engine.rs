@@ -145,6 +145,7 @@ impl<H: Host> Engine<H> {
             return Vec::new();
         }
         self.host.on_progress();
+        self.host.on_in_step();
         self.feed(msg)
     }
 

@@ -62,8 +62,12 @@ impl Dispatcher {
                         if results.iter().any(Result::is_ok) {
                             shared.txs_admitted();
                         }
-                        // Forged or mostly wasted batches count against their author.
-                        if let Some(reason) = cairn_mempool::peer::complaint(&results) {
+                        // Forged or mostly wasted batches count against their author — judged
+                        // only while we are in step: a node far behind sees honest peers'
+                        // nonces as out of its window (found by the fault suite: a validator
+                        // restarted after kill -9 banned all three of its peers).
+                        let complaint = cairn_mempool::peer::complaint(&results).filter(|_| shared.caught_up());
+                        if let Some(reason) = complaint {
                             net.report_misbehaviour(from, reason);
                         }
                     });

@@ -147,6 +147,9 @@ impl Observer for NodeHost {
     fn on_progress(&mut self) {
         self.shared.progressed();
     }
+    fn on_in_step(&mut self) {
+        self.shared.in_step();
+    }
     fn on_syncing(&mut self, syncing: bool) {
         self.shared.set_syncing(syncing);
     }

@@ -131,7 +131,7 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
         }
         .run(),
     );
-    spawn_gossip(&mempool, &net);
+    spawn_gossip(&mempool, &net, shared.clone());
     {
         let mempool = mempool.clone();
         tokio::spawn(async move {
@@ -177,14 +177,21 @@ fn driver_wal(home: &Home) -> Result<(wal::Wal, Vec<Vec<u8>>)> {
 }
 
 /// Locally admitted txs leave in batches for gossip (a thread, as the mempool's channel blocks).
-fn spawn_gossip(mempool: &Mempool, net: &cairn_network::NetworkHandle) {
+/// Not while we are behind the network (`Shared::caught_up`): admitted against a stale state,
+/// they may be committed already, and peers would rightly find such batches wasteful. They stay
+/// in our pool and go into our own proposals.
+fn spawn_gossip(mempool: &Mempool, net: &cairn_network::NetworkHandle, shared: Arc<Shared>) {
     let rx = mempool.gossip_receiver();
     let net = net.clone();
     std::thread::Builder::new()
         .name("tx-gossip".into())
         .spawn(move || {
             while let Ok(batch) = rx.recv() {
-                net.broadcast_txs(batch.iter().map(|t| t.encoded().clone()).collect());
+                if shared.caught_up() {
+                    net.broadcast_txs(batch.iter().map(|t| t.encoded().clone()).collect());
+                } else {
+                    tracing::debug!(txs = batch.len(), "not gossiping local txs while behind the network");
+                }
             }
         })
         .expect("spawn gossip thread");

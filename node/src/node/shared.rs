@@ -19,6 +19,11 @@ pub struct Shared {
     heads: broadcast::Sender<NewHead>,
     evidence: Mutex<VecDeque<DuplicateVoteEvidence>>,
     syncing: AtomicBool,
+    /// In step with the network: since start (or since sync last found us behind), a peer's
+    /// message of our current height has arrived. Until then our state may be far behind the
+    /// chain's, so what peers gossip looks stale or premature to us and what we admit may look
+    /// so to them: we neither judge peers' tx batches nor gossip our own.
+    caught_up: AtomicBool,
     /// Last time consensus moved: a commit, a new round, or a vote/proposal processed.
     last_progress: Mutex<Instant>,
     /// The engine saw messages of later heights: sync now, preferably from this peer.
@@ -35,6 +40,7 @@ impl Shared {
             heads: broadcast::channel(1024).0,
             evidence: Mutex::new(VecDeque::new()),
             syncing: AtomicBool::new(false),
+            caught_up: AtomicBool::new(false),
             last_progress: Mutex::new(Instant::now()),
             sync_wanted: Notify::new(),
             sync_hint: Mutex::new(None),
@@ -104,6 +110,20 @@ impl Shared {
 
     pub fn set_syncing(&self, v: bool) {
         self.syncing.store(v, Ordering::Relaxed);
+        if v {
+            self.caught_up.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// A peer's message of our current height arrived (see `caught_up`).
+    pub fn in_step(&self) {
+        if !self.syncing() {
+            self.caught_up.store(true, Ordering::Relaxed);
+        }
+    }
+
+    pub fn caught_up(&self) -> bool {
+        self.caught_up.load(Ordering::Relaxed)
     }
 
     pub fn syncing(&self) -> bool {
