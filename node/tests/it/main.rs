@@ -9,6 +9,7 @@ mod e2e;
 mod faults;
 mod load;
 mod lying;
+mod hosts;
 mod net;
 mod netns;
 mod peers;
