@@ -91,7 +91,12 @@ impl Hosts {
 
     /// Runs `cairn ARGS…` inside node `i`'s namespace.
     pub fn cairn(&self, i: usize, args: &[&str]) -> Output {
-        Command::new("ip").args(["netns", "exec", self.ns(i)]).arg(bin()).args(args).output().expect("run ip netns exec")
+        Command::new("ip")
+            .args(["netns", "exec", self.ns(i)])
+            .arg(bin())
+            .args(args)
+            .output()
+            .expect("run ip netns exec")
     }
 
     /// The bridge namespace, from where every node's bridge address is reachable: for

@@ -83,7 +83,8 @@ impl LocalNet {
         let homes =
             (0..validators).map(|i| (dir.path().join(format!("node{i}")), NodePorts::for_node(base, i))).collect();
         let net = Testnet::start(&bin(), homes, node_env(env)).unwrap();
-        let rpc = (0..validators).map(|i| format!("http://127.0.0.1:{}", NodePorts::for_node(base, i).jsonrpc)).collect();
+        let rpc =
+            (0..validators).map(|i| format!("http://127.0.0.1:{}", NodePorts::for_node(base, i).jsonrpc)).collect();
         LocalNet { dir, net, base, rpc, hosts: None }
     }
 

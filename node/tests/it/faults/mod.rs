@@ -156,6 +156,13 @@ async fn long() {
         eprintln!("faults::long: set FAULTS_LONG=1 to run it");
         return;
     }
-    let plan = Plan { tps: long_tps(), accounts: 1000, kill_periods: 12, freeze_secs: 10, two_down_secs: 20, proposer_tries: 8 };
+    let plan = Plan {
+        tps: long_tps(),
+        accounts: 1000,
+        kill_periods: 12,
+        freeze_secs: 10,
+        two_down_secs: 20,
+        proposer_tries: 8,
+    };
     suite(6, plan).await;
 }
