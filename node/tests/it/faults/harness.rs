@@ -134,6 +134,17 @@ impl Faulty {
         tokio::time::timeout(RPC_PATIENCE, crate::net::height(&self.clients[i])).await.ok().flatten()
     }
 
+    /// Each node's count of connected peers (`chain_status`), None where it does not answer:
+    /// printed around the partitions, since a cut's effect depends on who is connected to whom.
+    pub async fn peers(&self) -> Vec<Option<u64>> {
+        let mut all = vec![];
+        for c in &self.clients {
+            let st = tokio::time::timeout(RPC_PATIENCE, c.call::<Value>("chain_status", vec![])).await;
+            all.push(st.ok().and_then(Result::ok).and_then(|s| s["peers"].as_u64()));
+        }
+        all
+    }
+
     /// The highest height any of `nodes` reports.
     pub async fn top(&self, nodes: &[usize]) -> u64 {
         let mut top = 0;

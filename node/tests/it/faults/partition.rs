@@ -31,6 +31,7 @@ pub async fn split_even(f: &mut Faulty, secs: u64) -> Outcome {
     let a = f.rng.below(4);
     let b = (a + 1 + f.rng.below(3)) % 4;
     let (side, other) = (vec![a, b], rest(&[a, b]));
+    eprintln!("fault suite: 2|2 {side:?}|{other:?}: peers before the cut {:?}", f.peers().await);
     hosts(f).cut(&side);
     // Read after the cut: no node can be more than one height (in flight) above this.
     let at_cut = f.top(&ALL).await;
@@ -58,6 +59,7 @@ pub async fn isolate_one(f: &mut Faulty, secs: u64) -> Outcome {
     let order: Vec<usize> = others.iter().copied().chain([v]).collect();
     let load = f.load(secs + 10, &order);
     sleep(WARM_UP).await;
+    eprintln!("fault suite: 1|3 node{v} alone: peers before the cut {:?}", f.peers().await);
     hosts(f).cut(&[v]);
     let alone_at = f.height(v).await.expect("the isolated node answers its RPC");
     let at = f.top(&others).await;
