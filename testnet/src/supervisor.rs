@@ -14,6 +14,10 @@ use std::time::{Duration, Instant};
 pub struct NodeProcess {
     pub home: PathBuf,
     pub ports: NodePorts,
+    /// A command the node runs under, before the binary (`ip netns exec NS` for a node in a
+    /// network namespace of its own); empty for a plain process. The wrapper must exec the
+    /// binary, so that the pid signalled is the node's.
+    pub prefix: Vec<String>,
     child: Option<Child>,
 }
 
@@ -42,9 +46,19 @@ pub struct Testnet {
 impl Testnet {
     /// Spawns `binary start --home HOME` for each home, with `envs` added to the environment.
     pub fn start(binary: &Path, homes: Vec<(PathBuf, NodePorts)>, envs: Vec<(String, String)>) -> Result<Self> {
+        Self::start_prefixed(binary, homes, envs, |_| vec![])
+    }
+
+    /// Like [`Testnet::start`], node `i` run as `prefix(i)… binary start --home HOME`.
+    pub fn start_prefixed(
+        binary: &Path,
+        homes: Vec<(PathBuf, NodePorts)>,
+        envs: Vec<(String, String)>,
+        prefix: impl Fn(usize) -> Vec<String>,
+    ) -> Result<Self> {
         let mut net = Testnet { binary: binary.to_path_buf(), envs, nodes: vec![] };
-        for (home, ports) in homes {
-            net.nodes.push(NodeProcess { home, ports, child: None });
+        for (i, (home, ports)) in homes.into_iter().enumerate() {
+            net.nodes.push(NodeProcess { home, ports, prefix: prefix(i), child: None });
         }
         for i in 0..net.nodes.len() {
             net.spawn(i)?;
@@ -59,7 +73,15 @@ impl Testnet {
             .append(true)
             .open(node.log_file())
             .with_context(|| format!("cannot open {}", node.log_file().display()))?;
-        let child = Command::new(&self.binary)
+        let mut cmd = match node.prefix.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(&self.binary);
+                c
+            }
+            None => Command::new(&self.binary),
+        };
+        let child = cmd
             .arg("start")
             .arg("--home")
             .arg(&node.home)

@@ -73,7 +73,7 @@ fn bad_key_input_is_explained() {
 #[test]
 fn genesis_ceremony_collects_signed_entries_and_refuses_forgeries() {
     let dir = tempfile::tempdir().unwrap();
-    let accounts = crate::netns::ceremony(dir.path(), |i| format!("/ip4/127.0.0.1/tcp/{}", 26600 + 10 * i));
+    let accounts = crate::hosts::ceremony(dir.path(), 4, |i| format!("/ip4/127.0.0.1/tcp/{}", 26600 + 10 * i));
     let text = std::fs::read_to_string(dir.path().join("genesis.json")).unwrap();
     let g = cairn_proto::Genesis::from_json(&text).unwrap();
     assert_eq!((g.validators.len(), g.gentxs.len()), (4, 4));

@@ -7,6 +7,7 @@ mod dashboard;
 mod deploy;
 mod e2e;
 mod faults;
+mod hosts;
 mod load;
 mod lying;
 mod net;

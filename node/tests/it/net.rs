@@ -19,7 +19,8 @@ pub fn cairn(args: &[&str]) -> (bool, String, String) {
 /// A port range unlikely to collide with another test run on this machine.
 /// Each test that starts nodes has its own slot (tests of one binary run in parallel): 0 the
 /// four-validator end-to-end test, 1 the dashboard, 2 `cairn bench`, 3 the deploy check, 4
-/// `testnet start`'s output, 5 and 6 the fault suite.
+/// `testnet start`'s output, 5 and 6 the fault suite. Nodes in network namespaces of their own
+/// (`hosts.rs`) need no slot: each namespace has its own ports.
 pub fn base_port(slot: u16) -> u16 {
     20000 + (std::process::id() % 100) as u16 * 300 + slot * 50
 }
@@ -28,6 +29,26 @@ pub struct LocalNet {
     pub dir: tempfile::TempDir,
     pub net: Testnet,
     pub base: u16,
+    /// Each node's JSON-RPC URL.
+    pub rpc: Vec<String>,
+    /// The namespaces the nodes run in, if they do (`hosts.rs`); after `net`, so that the nodes
+    /// are stopped before their namespaces go.
+    pub hosts: Option<crate::hosts::Hosts>,
+}
+
+/// The nodes' environment: short timeouts keep the fault tests quick, empty blocks every
+/// 300 ms; `env` adds to (or overrides) these.
+pub fn node_env(env: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut envs: Vec<(String, String)> = vec![
+        ("CAIRN_CONSENSUS__EMPTY_BLOCK_INTERVAL_MS".into(), "300".into()),
+        ("CAIRN_CONSENSUS__TIMEOUT_PROPOSE_MS".into(), "1000".into()),
+        ("RUST_LOG".into(), "info".into()),
+    ];
+    for (k, v) in env {
+        envs.retain(|(key, _)| key != k);
+        envs.push((k.to_string(), v.to_string()));
+    }
+    envs
 }
 
 impl LocalNet {
@@ -61,22 +82,14 @@ impl LocalNet {
         assert!(ok, "testnet init failed: {err}");
         let homes =
             (0..validators).map(|i| (dir.path().join(format!("node{i}")), NodePorts::for_node(base, i))).collect();
-        // Short timeouts keep the fault tests quick; empty blocks every 300 ms.
-        let mut envs: Vec<(String, String)> = vec![
-            ("CAIRN_CONSENSUS__EMPTY_BLOCK_INTERVAL_MS".into(), "300".into()),
-            ("CAIRN_CONSENSUS__TIMEOUT_PROPOSE_MS".into(), "1000".into()),
-            ("RUST_LOG".into(), "info".into()),
-        ];
-        for (k, v) in env {
-            envs.retain(|(key, _)| key != k);
-            envs.push((k.to_string(), v.to_string()));
-        }
-        let net = Testnet::start(&bin(), homes, envs).unwrap();
-        LocalNet { dir, net, base }
+        let net = Testnet::start(&bin(), homes, node_env(env)).unwrap();
+        let rpc =
+            (0..validators).map(|i| format!("http://127.0.0.1:{}", NodePorts::for_node(base, i).jsonrpc)).collect();
+        LocalNet { dir, net, base, rpc, hosts: None }
     }
 
     pub fn rpc_url(&self, i: usize) -> String {
-        format!("http://127.0.0.1:{}", NodePorts::for_node(self.base, i).jsonrpc)
+        self.rpc[i].clone()
     }
 
     pub fn client(&self, i: usize) -> RpcClient {

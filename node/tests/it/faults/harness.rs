@@ -42,6 +42,10 @@ impl Rng {
     }
 }
 
+/// The nodes' environment in the suite: the engine logs at debug level, for the proposer
+/// scenario watches for its "proposing" line.
+pub const NODE_ENV: [(&str, &str); 1] = [("RUST_LOG", "info,cairn_engine=debug")];
+
 pub struct Faulty {
     pub ln: LocalNet,
     pub clients: Vec<RpcClient>,
@@ -63,10 +67,13 @@ pub struct Load {
 
 impl Faulty {
     /// Four validators on `slot`'s ports, `accounts` funded accounts, `tps` of load per scenario.
-    /// The engine logs at debug level: the proposer scenario watches for its "proposing" line.
     pub async fn start(slot: u16, accounts: usize, tps: u64, seed: u64) -> Faulty {
-        let env = [("RUST_LOG", "info,cairn_engine=debug")];
-        let ln = LocalNet::start_with(4, crate::net::base_port(slot), accounts, &env);
+        Self::over(LocalNet::start_with(4, crate::net::base_port(slot), accounts, &NODE_ENV), tps, seed).await
+    }
+
+    /// The suite over four validators already started (with [`NODE_ENV`]): waits for them to
+    /// make blocks and starts the evidence monitor.
+    pub async fn over(ln: LocalNet, tps: u64, seed: u64) -> Faulty {
         let clients: Vec<RpcClient> = (0..4).map(|i| ln.client(i)).collect();
         for (i, c) in clients.iter().enumerate() {
             crate::net::wait_height(c, 2, Duration::from_secs(90), &format!("startup, log:\n{}", ln.log_tail(i))).await;
@@ -125,6 +132,17 @@ impl Faulty {
     /// Node `i`'s height, or None if it does not answer within [`RPC_PATIENCE`].
     pub async fn height(&self, i: usize) -> Option<u64> {
         tokio::time::timeout(RPC_PATIENCE, crate::net::height(&self.clients[i])).await.ok().flatten()
+    }
+
+    /// Each node's count of connected peers (`chain_status`), None where it does not answer:
+    /// printed around the partitions, since a cut's effect depends on who is connected to whom.
+    pub async fn peers(&self) -> Vec<Option<u64>> {
+        let mut all = vec![];
+        for c in &self.clients {
+            let st = tokio::time::timeout(RPC_PATIENCE, c.call::<Value>("chain_status", vec![])).await;
+            all.push(st.ok().and_then(Result::ok).and_then(|s| s["peers"].as_u64()));
+        }
+        all
     }
 
     /// The highest height any of `nodes` reports.

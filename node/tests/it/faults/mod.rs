@@ -17,19 +17,26 @@
 //!   gathered prevotes" is approximated and read back);
 //! - a validator's data wiped and resynced under load.
 //!
-//! Not here yet: the network partitions 2|2 and 1|3 (they need the nodes in network
-//! namespaces, as `netns.rs` starts them, and the load and checks run from inside one).
+//! The network partitions 2|2 and 1|3 that heal (`partition.rs`) need the nodes in network
+//! namespaces of their own (`hosts.rs`, as `netns.rs` starts them), so they run as a suite of
+//! their own, `faults::partitions` (in every `cargo test`; SKIPPED without root or `ip netns`),
+//! with the load and checks on threads that entered the bridge namespace.
 //!
 //! `faults::quick` runs in every `cargo test` (debug build, 800 tx/s); the long run is
 //! `FAULTS_LONG=1 cargo test -p cairn-node --test it faults::long -- --ignored --nocapture`
 //! (2,000 tx/s, `FAULTS_TPS` to change it; 2 minutes of kills, 20 s of two down, 8 proposer
-//! kills; `--release` works too). `FAULTS_SEED=N` replays a run's victims.
+//! kills; `--release` works too), and with it `faults::long_partitions` (each partition twice,
+//! 30 s each). `FAULTS_SEED=N` replays a run's victims.
 mod check;
 mod harness;
+mod partition;
 mod proposer;
 mod scenarios;
 
-use harness::Faulty;
+use crate::hosts::enter_netns;
+use crate::net::LocalNet;
+use check::Outcome;
+use harness::{Faulty, NODE_ENV};
 
 /// One scenario's length parameters.
 struct Plan {
@@ -57,12 +64,80 @@ async fn suite(slot: u16, plan: Plan) {
         proposer::kill_proposer_after_prevotes(&mut f, plan.proposer_tries).await,
         scenarios::wipe(&mut f).await,
     ];
-    eprintln!("fault suite summary ({} tx/s):", plan.tps);
+    summary(plan.tps, &outcomes);
+    f.stop();
+}
+
+fn summary(tps: u64, outcomes: &[Outcome]) {
+    eprintln!("fault suite summary ({tps} tx/s):");
     eprintln!("| scenario | new height after healing | every node at it | height | admitted | committed | pending | lost with a kill -9'd node |");
-    for o in &outcomes {
+    for o in outcomes {
         eprintln!("{o}");
     }
-    f.stop();
+}
+
+/// The partitions: `rounds` times 2|2 then 1|3, each split lasting `secs`, on four validators
+/// in namespaces tagged `tag` (distinct per test: tests of this binary run in parallel).
+fn run_partitions(tag: &str, tps: u64, accounts: usize, rounds: usize, secs: u64) {
+    let ln = match LocalNet::in_namespaces(tag, accounts, &NODE_ENV) {
+        Ok(ln) => ln,
+        Err(e) => {
+            eprintln!("SKIPPED the partition fault suite: network namespaces are unavailable here ({e}); it needs root and iproute2 (`ip netns`)");
+            return;
+        }
+    };
+    let bridge = ln.hosts.as_ref().unwrap().bridge_file();
+    // Every thread that opens sockets to the nodes (the runtime's workers and blocking threads,
+    // where the load runs) enters the bridge namespace; a thread of its own, so the test
+    // harness's thread keeps its namespace.
+    let run = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .on_thread_start(move || enter_netns(&bridge).expect("enter the bridge namespace"))
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            // `ln` lives in the task: on a panic it drops there, stopping the nodes, then the
+            // namespaces (its `Hosts`) go.
+            tokio::spawn(async move {
+                let mut f = Faulty::over(ln, tps, seed()).await;
+                let mut outcomes = vec![];
+                for _ in 0..rounds {
+                    outcomes.push(partition::split_even(&mut f, secs).await);
+                    outcomes.push(partition::isolate_one(&mut f, secs).await);
+                }
+                summary(tps, &outcomes);
+                f.stop();
+            })
+            .await
+        })
+    });
+    if let Err(panic) = run.join().unwrap() {
+        std::panic::resume_unwind(panic.into_panic());
+    }
+}
+
+#[test]
+fn partitions() {
+    let tag = format!("pq{}", std::process::id() % 100_000);
+    run_partitions(&tag, 500, 100, 1, 8);
+}
+
+/// The long partitions, run with `faults::long` (same command and variable).
+#[test]
+#[ignore]
+fn long_partitions() {
+    if std::env::var("FAULTS_LONG").is_err() {
+        eprintln!("faults::long_partitions: set FAULTS_LONG=1 to run it");
+        return;
+    }
+    let tag = format!("pl{}", std::process::id() % 100_000);
+    run_partitions(&tag, long_tps(), 1000, 2, 30);
+}
+
+fn long_tps() -> u64 {
+    std::env::var("FAULTS_TPS").ok().and_then(|s| s.parse().ok()).unwrap_or(2000)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,7 +156,13 @@ async fn long() {
         eprintln!("faults::long: set FAULTS_LONG=1 to run it");
         return;
     }
-    let tps = std::env::var("FAULTS_TPS").ok().and_then(|s| s.parse().ok()).unwrap_or(2000);
-    let plan = Plan { tps, accounts: 1000, kill_periods: 12, freeze_secs: 10, two_down_secs: 20, proposer_tries: 8 };
+    let plan = Plan {
+        tps: long_tps(),
+        accounts: 1000,
+        kill_periods: 12,
+        freeze_secs: 10,
+        two_down_secs: 20,
+        proposer_tries: 8,
+    };
     suite(6, plan).await;
 }

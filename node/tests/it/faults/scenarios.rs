@@ -5,10 +5,10 @@ use super::harness::{Faulty, Load};
 use std::time::{Duration, Instant};
 use tokio::time::sleep;
 
-const ALL: [usize; 4] = [0, 1, 2, 3];
+pub const ALL: [usize; 4] = [0, 1, 2, 3];
 
 /// The load has signed its txs and is sending before the fault comes.
-const WARM_UP: Duration = Duration::from_secs(3);
+pub const WARM_UP: Duration = Duration::from_secs(3);
 
 /// Ends a scenario: resumption from `healed` (the chain was at `at_heal`), the load's end, checks.
 pub async fn finish(f: &mut Faulty, what: &str, load: Load, healed: Instant, at_heal: u64) -> Outcome {
@@ -22,7 +22,7 @@ pub async fn finish(f: &mut Faulty, what: &str, load: Load, healed: Instant, at_
 }
 
 /// Waits for a height above `from` among `nodes`; returns how long it took (bounded).
-async fn progress(f: &Faulty, nodes: &[usize], from: u64, what: &str) -> Duration {
+pub async fn progress(f: &Faulty, nodes: &[usize], from: u64, what: &str) -> Duration {
     let t = Instant::now();
     while f.top(nodes).await <= from {
         assert!(t.elapsed() < RESUME_BOUND, "{what}: nodes {nodes:?} stuck at {from}");
