@@ -133,6 +133,9 @@ impl<H: Host> Engine<H> {
         let (height, signer) = height_and_signer(&msg);
         let current = self.consensus.height();
         if height > current {
+            if height > current + 1 {
+                self.host.on_in_step(false);
+            }
             self.request_sync(Some(&from));
             if height <= current + self.cfg.future_heights {
                 if let Err(why) = self.future.push(msg) {
@@ -145,7 +148,7 @@ impl<H: Host> Engine<H> {
             return Vec::new();
         }
         self.host.on_progress();
-        self.host.on_in_step();
+        self.host.on_in_step(true);
         self.feed(msg)
     }
 

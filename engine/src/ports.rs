@@ -98,9 +98,10 @@ pub trait Observer {
     fn on_commit(&mut self, _tip: &Tip, _block: &CertifiedBlock) {}
     /// Consensus moved: a message of the current height, a new round or a commit.
     fn on_progress(&mut self) {}
-    /// A peer's message of our current height arrived: we are in step with the network (as
-    /// far as a peer can show it; `on_syncing(true)` says the opposite).
-    fn on_in_step(&mut self) {}
+    /// A peer's message showed whether we are in step with the network: `true` for one of our
+    /// current height, `false` for one two or more heights ahead (one ahead is only a peer
+    /// that committed a moment before us). `on_syncing(true)` says we are behind, too.
+    fn on_in_step(&mut self, _in_step: bool) {}
     fn on_new_round(&mut self, _height: u64, _round: u32) {}
     /// Whether a verified sync answer shows this node behind the network.
     fn on_syncing(&mut self, _syncing: bool) {}

@@ -65,7 +65,8 @@ impl Dispatcher {
                         // Forged or mostly wasted batches count against their author — judged
                         // only while we are in step: a node far behind sees honest peers'
                         // nonces as out of its window (found by the fault suite: a validator
-                        // restarted after kill -9 banned all three of its peers).
+                        // restarted after kill -9, and one cut off by a partition, banned all
+                        // three of its peers).
                         let complaint = cairn_mempool::peer::complaint(&results).filter(|_| shared.caught_up());
                         if let Some(reason) = complaint {
                             net.report_misbehaviour(from, reason);

@@ -147,8 +147,8 @@ impl Observer for NodeHost {
     fn on_progress(&mut self) {
         self.shared.progressed();
     }
-    fn on_in_step(&mut self) {
-        self.shared.in_step();
+    fn on_in_step(&mut self, in_step: bool) {
+        self.shared.in_step(in_step);
     }
     fn on_syncing(&mut self, syncing: bool) {
         self.shared.set_syncing(syncing);

@@ -19,8 +19,9 @@ pub struct Shared {
     heads: broadcast::Sender<NewHead>,
     evidence: Mutex<VecDeque<DuplicateVoteEvidence>>,
     syncing: AtomicBool,
-    /// In step with the network: since start (or since sync last found us behind), a peer's
-    /// message of our current height has arrived. Until then our state may be far behind the
+    /// In step with the network: since start (or since a peer's message two or more heights
+    /// ahead, or sync, last showed us behind), a peer's message of our current height has
+    /// arrived. Until then our state may be far behind the
     /// chain's, so what peers gossip looks stale or premature to us and what we admit may look
     /// so to them: we neither judge peers' tx batches nor gossip our own.
     caught_up: AtomicBool,
@@ -115,10 +116,10 @@ impl Shared {
         }
     }
 
-    /// A peer's message of our current height arrived (see `caught_up`).
-    pub fn in_step(&self) {
-        if !self.syncing() {
-            self.caught_up.store(true, Ordering::Relaxed);
+    /// A peer's message showed us in step, or two or more heights behind (see `caught_up`).
+    pub fn in_step(&self, in_step: bool) {
+        if !in_step || !self.syncing() {
+            self.caught_up.store(in_step, Ordering::Relaxed);
         }
     }
 
