@@ -1,33 +1,44 @@
 //! What a peer's tx batch says about the peer. Admission refuses bad transactions one by one;
-//! this turns a batch's refusals into at most one complaint about its sender, which the node
+//! this turns a batch's refusals into at most one complaint about its author, which the node
 //! hands to the network's peer scoring (enough complaints within a short while get a peer
-//! banned).
+//! banned). The node asks only while it is in step with the network itself, as is an honest
+//! author when it gossips, so both judge nonces against the same state.
 //!
 //! Two kinds of batches are complained about:
 //! - **forged**: any malformed transaction, bad signature or foreign chain id. An honest peer
 //!   gossips only transactions it admitted itself, and admission verified those, so one is
 //!   enough.
-//! - **wasteful**: a batch mostly made of transactions that cost us the decoding and lookups and
-//!   could never be admitted: duplicates of what we hold or committed, nonces already used, or
-//!   nonces beyond the sender's window. Honest gossip produces a few of these (a client that
-//!   sent one tx to two nodes, a tx committed before its gossip arrived), never a batch where
-//!   they are the majority: the floor of `WASTE_MIN` keeps small honest batches out of reach,
-//!   and the peer's score decays between complaints.
+//! - **wasteful**: a batch mostly made of transactions that could never be admitted and cost us
+//!   decoding and lookups: copies of a transaction earlier in the same batch, and nonces already
+//!   used or beyond the sender's window. Honest gossip makes a few of these (a tx committed
+//!   just before its gossip arrived), never a batch where they are the majority: the floor of
+//!   `WASTE_MIN` keeps small batches out of reach, and the peer's score decays between
+//!   complaints.
+//!
+//! Transactions we already hold are not waste: an honest node gossips again what a client
+//! resubmitted to it after another node failed (the fault suite's kill -9 runs got honest
+//! validators banned that way). They cost us one hash lookup each, before any signature check,
+//! and the network caps how many batches wait for us.
+use bytes::Bytes;
 use cairn_proto::{Hash, RejectReason, TxRejection};
+use std::collections::HashSet;
 
 /// A batch is wasteful when at least this many of its transactions are waste…
 pub const WASTE_MIN: usize = 16;
 
-/// The complaint about a peer whose batch is `results` (one per transaction, as `submit`
-/// returns them), if any: `"invalid_tx"` or `"wasteful_tx_batch"`.
-pub fn complaint(results: &[Result<Hash, TxRejection>]) -> Option<&'static str> {
+/// The complaint about the author of `batch`, whose admission gave `results` (one per
+/// transaction, as `submit` returns them), if any: `"invalid_tx"` or `"wasteful_tx_batch"`.
+pub fn complaint(batch: &[Bytes], results: &[Result<Hash, TxRejection>]) -> Option<&'static str> {
+    let mut seen = HashSet::with_capacity(batch.len());
     let mut waste = 0;
-    for r in results {
+    for (raw, r) in batch.iter().zip(results) {
+        let repeated = !seen.insert(raw);
         match r.as_ref().map_err(|e| e.reason) {
             Err(RejectReason::MalformedTx | RejectReason::InvalidSignature | RejectReason::WrongChainId) => {
                 return Some("invalid_tx");
             }
-            Err(RejectReason::Duplicate | RejectReason::NonceTooLow | RejectReason::NonceTooHigh) => waste += 1,
+            Err(RejectReason::NonceTooLow | RejectReason::NonceTooHigh) => waste += 1,
+            Err(RejectReason::Duplicate) if repeated => waste += 1,
             _ => {}
         }
     }

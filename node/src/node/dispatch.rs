@@ -58,7 +58,7 @@ impl Dispatcher {
                     let (mempool, net, shared) = (self.mempool.clone(), self.net.clone(), self.shared.clone());
                     tokio::task::spawn_blocking(move || {
                         let _permit = permit;
-                        let results = mempool.submit(txs, Origin::Peer);
+                        let results = mempool.submit(txs.clone(), Origin::Peer);
                         if results.iter().any(Result::is_ok) {
                             shared.txs_admitted();
                         }
@@ -67,7 +67,7 @@ impl Dispatcher {
                         // nonces as out of its window (found by the fault suite: a validator
                         // restarted after kill -9, and one cut off by a partition, banned all
                         // three of its peers).
-                        let complaint = cairn_mempool::peer::complaint(&results).filter(|_| shared.caught_up());
+                        let complaint = cairn_mempool::peer::complaint(&txs, &results).filter(|_| shared.caught_up());
                         if let Some(reason) = complaint {
                             net.report_misbehaviour(from, reason);
                         }
