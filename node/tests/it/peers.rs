@@ -49,14 +49,13 @@ pub async fn wasteful_peers_are_banned(ln: &LocalNet) {
         }
     };
     let after = scrape_metrics(ports.metrics);
-    let counted = |page: &str, name, label| metric(page, name, label);
-    let complaints = counted(&after, "cairn_p2p_rejected_messages_total", Some("misbehaviour"))
-        - counted(&before, "cairn_p2p_rejected_messages_total", Some("misbehaviour"));
+    let complaints = metric(&after, "cairn_p2p_rejected_messages_total", Some("misbehaviour"))
+        - metric(&before, "cairn_p2p_rejected_messages_total", Some("misbehaviour"));
     assert!(banned, "20 wasteful batches and still connected; {complaints} complaints; log:\n{}", ln.log_tail(0));
     // Each report costs 20 score and the ban is at -80, against at most +20 earned: five.
     assert!((5.0..=sent as f64).contains(&complaints), "{complaints} complaints for {sent} batches");
     let bans =
-        counted(&after, "cairn_p2p_banned_peers_total", None) - counted(&before, "cairn_p2p_banned_peers_total", None);
+        metric(&after, "cairn_p2p_banned_peers_total", None) - metric(&before, "cairn_p2p_banned_peers_total", None);
     assert!(bans >= 1.0, "no ban counted");
     let log = std::fs::read_to_string(ln.dir.path().join("node0/node.log")).unwrap();
     assert!(log.contains("wasteful_tx_batch"), "the complaint is not in the log");
