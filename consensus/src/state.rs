@@ -428,6 +428,19 @@ impl Consensus {
         let votes: Vec<Output> =
             self.own.votes().map(|v| Output::Broadcast(ConsensusMessage::Vote(v.clone()))).collect();
         self.out.extend(votes);
+        // Gossip's promise (what one correct validator received, all do) for the votes that
+        // brought us into this round: their signers may be down, or wiped and unable to send
+        // them again, and without them a validator left in an earlier round waits for ever
+        // (found by the simulator: seeds 24502 and seven more).
+        let me = self.address();
+        let entry: Vec<Output> = self
+            .votes
+            .round_entry(self.round)
+            .into_iter()
+            .filter(|v| Some(v.validator) != me)
+            .map(|v| Output::Broadcast(ConsensusMessage::Vote(v.clone())))
+            .collect();
+        self.out.extend(entry);
     }
 
     fn on_propose_block(&mut self, height: u64, round: u32, block: Block) {

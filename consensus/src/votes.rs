@@ -200,6 +200,21 @@ impl VoteKeeper {
             .filter_map(move |votes| votes.iter().find(|v| v.block_hash == Some(hash)))
     }
 
+    /// The votes that let a validator enter `round` (> 0), one per validator: the 2f+1
+    /// precommits of the round before (L47, L65), or else the votes of `round` itself, more
+    /// than f of which make a validator skip to it (L55). Relayed, they bring a validator that
+    /// is behind into `round` even when their signers can no longer send them.
+    pub(crate) fn round_entry(&self, round: u32) -> Vec<&Vote> {
+        let Some(before) = round.checked_sub(1) else { return Vec::new() };
+        fn first(t: &Tally) -> impl Iterator<Item = &Vote> {
+            t.votes.values().filter_map(|votes| votes.first())
+        }
+        if self.has_quorum_any(before, VoteKind::Precommit) {
+            return self.rounds.get(&before).into_iter().flat_map(|r| first(&r.precommits)).collect();
+        }
+        self.rounds.get(&round).into_iter().flat_map(|r| first(&r.prevotes).chain(first(&r.precommits))).collect()
+    }
+
     pub(crate) fn precommits_for(&self, round: u32, hash: Hash) -> impl Iterator<Item = &Vote> + '_ {
         self.votes_for(round, VoteKind::Precommit, hash)
     }

@@ -86,6 +86,9 @@ impl<H: Host> Engine<H> {
         let mut out = self.consensus.handle(Input::StartHeight { height });
         let mut replayed = 0;
         for entry in wal.into_iter().filter(|e| e.height() == height) {
+            // A kill between the WAL append and the signing state leaves the state behind a
+            // signature that the replay is about to send again: cover it first.
+            self.cover(&entry)?;
             out.extend(self.consensus.handle(Input::Replay(entry)));
             replayed += 1;
         }
@@ -230,6 +233,11 @@ impl<H: Host> Engine<H> {
     /// WAL first, then (for own signatures) the signing state: both before the signature leaves.
     fn log(&mut self, entry: &WalEntry) -> Result<(), EngineError> {
         self.host.append(entry, entry.needs_sync())?;
+        self.cover(entry)
+    }
+
+    /// Saves the signing state up to `entry` when it is an own signature the state is behind.
+    fn cover(&mut self, entry: &WalEntry) -> Result<(), EngineError> {
         if let Some(point) = SignPoint::of(entry) {
             if self.saved_sign < Some(point) {
                 self.host.save_signed(point)?;

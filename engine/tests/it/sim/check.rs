@@ -1,6 +1,7 @@
 //! The properties checked on every simulated run: agreement, validity, no double-sign by an
 //! honest validator, evidence only against byzantine validators, verifiable certificates.
 //! Violations are collected as strings so a failing seed reports all of them.
+use cairn_engine::SignPoint;
 use cairn_proto::{Address, Block, Certificate, ConsensusMessage, Hash, ValidatorSet, VoteKind};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -42,11 +43,21 @@ impl Checker {
         }
     }
 
-    /// Every message an honest validator signs or re-sends passes here.
-    pub fn signed(&mut self, node: usize, m: &ConsensusMessage) {
+    /// Every message a validator sends passes here. A signature counts once it leaves the
+    /// process (one killed between its WAL append and sending never signed anything anyone can
+    /// hold against it), and by then the signing state, which a wipe keeps, must cover it:
+    /// otherwise a wiped validator could sign that step again.
+    pub fn sent(&mut self, node: usize, me: Address, m: &ConsensusMessage, saved: Option<SignPoint>) {
         let (key, what) = sign_key(m);
-        if self.byzantine.contains(&key.0) {
-            return;
+        if key.0 != me || self.byzantine.contains(&key.0) {
+            return; // a relayed message, or a byzantine one
+        }
+        let point = SignPoint { height: key.1, round: key.2, step: key.3 };
+        if saved < Some(point) {
+            self.fail(format!(
+                "node {node} sent its signature at (h={}, r={}, step={}) before the signing state covered it",
+                key.1, key.2, key.3
+            ));
         }
         match self.signed.get(&key) {
             Some(prev) if *prev != what => {

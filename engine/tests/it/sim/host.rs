@@ -269,7 +269,8 @@ impl Network for SimHost {
         if !self.alive() {
             return;
         }
-        self.sh.borrow_mut().check.signed(self.node, &m);
+        let saved = self.disk.borrow().signed;
+        self.sh.borrow_mut().check.sent(self.node, self.key.address(), &m, saved);
         let junk = if self.role == Role::Flooder { self.flood(&m) } else { Vec::new() };
         let (me, instances) = (self.node, self.instances);
         for to in (0..instances).filter(|j| *j != me) {
@@ -321,15 +322,6 @@ impl Journal for SimHost {
     fn append(&mut self, entry: &WalEntry, _sync: bool) -> Result<(), EngineError> {
         if !self.alive() {
             return Err(self.killed());
-        }
-        let signed = match entry {
-            WalEntry::Proposal(p) => Some(ConsensusMessage::Proposal(p.clone())),
-            WalEntry::Vote(v) => Some(ConsensusMessage::Vote(v.clone())),
-            // Someone else's proposal or vote, not a signature of ours.
-            WalEntry::ValidBlock(_) | WalEntry::SeenVote(_) => None,
-        };
-        if let Some(m) = signed {
-            self.sh.borrow_mut().check.signed(self.node, &m);
         }
         self.disk.borrow_mut().wal.push(entry.clone());
         Ok(())

@@ -485,8 +485,14 @@ fn many_seeds() {
 /// Seeds that once failed, run on every CI run whatever range `many_seeds` covers. 3004: a
 /// validator locked on a block that only two of the seven had seen a polka for, one validator
 /// down for good and one mute after a wipe; height 2 took 7 rounds until the late-polka rule
-/// (consensus `rules.rs`, `late_polka`) let every proposer re-propose the block.
-const REGRESSION_SEEDS: &[u64] = &[3004];
+/// (consensus `rules.rs`, `late_polka`) let every proposer re-propose the block. 15433, 78950,
+/// 94182: a validator killed between its WAL append and sending, then wiped, signs that step
+/// again; the checker once counted the unsent signature and now counts what leaves the process
+/// (and checks the signing state covered it first). 20236 … 85033: validators left in rounds r
+/// and r+1 for good, because the precommits of r that moved one of them on came partly from a
+/// validator since wiped (mute at that height) or down; they are relayed now with the
+/// rebroadcast (`VoteKeeper::round_entry`).
+const REGRESSION_SEEDS: &[u64] = &[3004, 15433, 78950, 94182, 20236, 24502, 32260, 32957, 42876, 56234, 57186, 85033];
 
 #[test]
 fn regression_seeds() {
