@@ -5,6 +5,7 @@ use crate::behaviour::{Behaviour, BehaviourEvent, BAN_DURATION, BAN_THRESHOLD, M
 use crate::codec::fit_response;
 use crate::dialer::Dialer;
 use crate::handle::{Command, PeerInfo, PeerTable};
+use crate::liveness::Liveness;
 use crate::metrics::{Channel, DropKind, Metrics, RejectKind};
 use crate::validate::{Checker, Inbound, TopicKind};
 use crate::{NetworkError, NetworkEvent};
@@ -16,7 +17,7 @@ use libp2p::gossipsub::{self, MessageAcceptance, TopicHash};
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::SwarmEvent;
-use libp2p::{identify, Multiaddr, PeerId, Swarm};
+use libp2p::{identify, ping, Multiaddr, PeerId, Swarm};
 use prost::Message;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -58,6 +59,7 @@ pub(crate) struct Actor {
     pub inbound: FuturesUnordered<PendingInbound>,
     pub penalties: HashMap<PeerId, f64>,
     pub banned: HashMap<PeerId, Instant>,
+    pub liveness: Liveness,
 }
 
 impl Actor {
@@ -131,13 +133,23 @@ impl Actor {
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })) => {
                 self.on_identified(peer_id, &info.listen_addrs)
             }
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event { connection, result, .. })) => match result {
+                Ok(_) => self.liveness.answered(connection, Instant::now()),
+                Err(ping::Failure::Unsupported) => self.liveness.forget(connection),
+                Err(_) => {} // judged by `liveness` from the answers alone
+            },
             SwarmEvent::ConnectionEstablished { peer_id, connection_id, endpoint, num_established, .. } => {
                 self.dialer.on_established(connection_id, peer_id);
+                self.liveness.established(connection_id, Instant::now());
                 if num_established.get() == 1 {
                     self.on_connected(peer_id, endpoint.get_remote_address().to_string());
                 }
             }
-            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+            SwarmEvent::ConnectionClosed { connection_id, num_established, .. } if num_established > 0 => {
+                self.liveness.forget(connection_id);
+            }
+            SwarmEvent::ConnectionClosed { peer_id, connection_id, .. } => {
+                self.liveness.forget(connection_id);
                 self.dialer.on_disconnected(peer_id);
                 self.peers.lock().unwrap_or_else(PoisonError::into_inner).remove(&peer_id);
                 self.update_peer_gauge();
@@ -311,6 +323,12 @@ impl Actor {
             tracing::info!(%peer, "ban expired");
             self.banned.remove(&peer);
             self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+        }
+        for connection in self.liveness.dead(now) {
+            // The dialer re-dials a bootstrap peer once it counts as gone, on a fresh connection.
+            tracing::info!(?connection, "no ping answered within the timeout: closing the connection as dead");
+            self.metrics.dead_connections.inc();
+            self.swarm.close_connection(connection);
         }
         let connected: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
         for peer in connected {

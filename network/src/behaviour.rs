@@ -149,7 +149,9 @@ impl Behaviour {
             gossipsub,
             sync,
             identify,
-            ping: ping::Behaviour::default(),
+            ping: ping::Behaviour::new(
+                ping::Config::new().with_interval(config.ping_interval).with_timeout(config.ping_timeout),
+            ),
         })
     }
 }

@@ -41,6 +41,14 @@ pub struct NetworkConfig {
     /// Ceiling of the exponential backoff between re-dials of a bootstrap peer.
     #[serde(rename = "reconnect_backoff_max_ms", with = "millis")]
     pub reconnect_backoff_max: Duration,
+    /// How often each connection is pinged, and how long it may go without answering one before
+    /// it is judged dead and closed (a peer may vanish without a FIN: a cut cable, a partition,
+    /// a frozen host). TCP alone would keep retransmitting into it for many minutes while the
+    /// peer counts as connected and so is never re-dialled.
+    #[serde(rename = "ping_interval_ms", with = "millis")]
+    pub ping_interval: Duration,
+    #[serde(rename = "ping_timeout_ms", with = "millis")]
+    pub ping_timeout: Duration,
 }
 
 impl Default for NetworkConfig {
@@ -60,6 +68,10 @@ impl Default for NetworkConfig {
             // (found by the fault suite's long partition run). One dial per missing peer every
             // 5 s is cheap; CometBFT re-dials persistent peers every ~5 s at first, too.
             reconnect_backoff_max: Duration::from_secs(5),
+            // A dead connection is closed 10 s after its last answer; generous, because a ping
+            // waits behind whatever the connection is carrying (a full block, a sync answer).
+            ping_interval: Duration::from_secs(2),
+            ping_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -92,6 +104,9 @@ impl NetworkConfig {
         }
         if self.sync_max_blocks == 0 {
             return bad("sync_max_blocks must be positive".into());
+        }
+        if self.ping_interval.is_zero() || self.ping_timeout <= self.ping_interval {
+            return bad("ping_interval_ms must be positive and below ping_timeout_ms".into());
         }
         if self.reconnect_backoff_max < RECONNECT_BACKOFF_MIN {
             return bad(format!("reconnect_backoff_max must be at least {RECONNECT_BACKOFF_MIN:?}"));

@@ -8,6 +8,7 @@ mod dialer;
 mod error;
 mod handle;
 mod identity;
+mod liveness;
 mod metrics;
 pub mod testkit;
 mod validate;
@@ -113,6 +114,7 @@ pub async fn start(
         inbound: Default::default(),
         penalties: Default::default(),
         banned: Default::default(),
+        liveness: liveness::Liveness::new(config.ping_timeout),
     };
     let task = tokio::spawn(actor.run());
     // The TCP listener binds synchronously in `listen_on`; the address event follows at once.

@@ -83,6 +83,7 @@ pub(crate) struct Metrics {
     rejected: IntCounterVec,
     dropped: IntCounterVec,
     pub banned: IntCounter,
+    pub dead_connections: IntCounter,
 }
 
 impl Metrics {
@@ -98,10 +99,14 @@ impl Metrics {
                 rejected: vec("cairn_p2p_rejected_messages_total", "Inbound messages rejected, by reason", "reason")?,
                 dropped: vec("cairn_p2p_dropped_messages_total", "Messages dropped unjudged, by reason", "reason")?,
                 banned: IntCounter::new("cairn_p2p_banned_peers_total", "Peers disconnected for a low score")?,
+                dead_connections: IntCounter::new(
+                    "cairn_p2p_dead_connections_total",
+                    "Connections closed because no ping was answered within the timeout",
+                )?,
             })
         })()
         .map_err(|e| setup_err(&e))?;
-        let collectors: [Box<dyn prometheus::core::Collector>; 8] = [
+        let collectors: [Box<dyn prometheus::core::Collector>; 9] = [
             Box::new(m.peers.clone()),
             Box::new(m.bytes_in.clone()),
             Box::new(m.bytes_out.clone()),
@@ -110,6 +115,7 @@ impl Metrics {
             Box::new(m.rejected.clone()),
             Box::new(m.dropped.clone()),
             Box::new(m.banned.clone()),
+            Box::new(m.dead_connections.clone()),
         ];
         for c in collectors {
             registry.register(c).map_err(|e| setup_err(&e))?;

@@ -28,6 +28,8 @@ pub const DOCS: &[(&str, &str)] = &[
     ("p2p.max_peers", "Most established connections, inbound and outbound together."),
     ("p2p.sync_max_blocks", "Most blocks served in one block-sync response (larger requests are clamped)."),
     ("p2p.reconnect_backoff_max_ms", "Ceiling of the exponential backoff between re-dials of a bootstrap peer."),
+    ("p2p.ping_interval_ms", "How often each connection is pinged."),
+    ("p2p.ping_timeout_ms", "How long a connection may go without answering a ping before it is closed as dead (and the peer re-dialled)."),
     // [rpc]: cairn_rpc::RpcConfig
     (
         "rpc.jsonrpc_addr",

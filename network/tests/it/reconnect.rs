@@ -1,6 +1,13 @@
-//! A bootstrap peer that restarts is re-dialled and gossip resumes.
+//! A bootstrap peer that restarts, or goes silent behind a cut and comes back, is re-dialled
+//! and gossip resumes.
 use crate::common::*;
-use cairn_network::NetworkEvent;
+use cairn_network::{Multiaddr, NetworkConfig, NetworkEvent};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarted_peer_is_reconnected() {
@@ -81,4 +88,94 @@ async fn testnet_shape_every_node_bootstraps_every_node() {
     for n in &nodes {
         assert_eq!(n.metric("cairn_p2p_peers", None), 3.0);
     }
+}
+
+/// A TCP relay between two nodes that a test can cut without closing anything: while cut it
+/// swallows every byte both ways and refuses new connections, as a partition does to packets;
+/// a connection that lived through a cut stays dead (its byte stream has holes).
+struct Relay {
+    port: u16,
+    cut: Arc<AtomicBool>,
+}
+
+impl Relay {
+    async fn start(to: u16) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = Arc::new(AtomicBool::new(false));
+        let c = cut.clone();
+        tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                if c.load(Ordering::SeqCst) {
+                    continue; // dropped: the dial fails
+                }
+                let Ok(outbound) = TcpStream::connect(("127.0.0.1", to)).await else { continue };
+                let (ri, wi) = inbound.into_split();
+                let (ro, wo) = outbound.into_split();
+                tokio::spawn(pipe(ri, wo, c.clone()));
+                tokio::spawn(pipe(ro, wi, c.clone()));
+            }
+        });
+        Relay { port, cut }
+    }
+}
+
+async fn pipe(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, cut: Arc<AtomicBool>) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut dead = false;
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) if cut.load(Ordering::SeqCst) => {
+                std::future::pending::<()>().await; // a close does not cross a cut either
+                return;
+            }
+            Ok(0) | Err(_) => return, // a real close passes through (by dropping `to`)
+            Ok(n) => n,
+        };
+        dead |= cut.load(Ordering::SeqCst);
+        if !dead && to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A peer that goes silent without closing (a partition, a frozen host) is found dead by ping
+/// and its connection closed; once the network is whole again the bootstrap peer is re-dialled
+/// and gossip flows. Before the ping timeout closed connections, the dead one counted as
+/// connected for good and the peer was never re-dialled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_peer_is_dropped_and_redialled_after_the_network_heals() {
+    let keys = keys(2);
+    let set = validator_set(&keys);
+    let b = Node::start(&keys[1], &set, 0, vec![]).await;
+    let relay = Relay::start(b.port()).await;
+    let via_relay: Multiaddr = format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", relay.port, peer(&b)).parse().unwrap();
+    let config = NetworkConfig {
+        listen: ([127, 0, 0, 1], 0).into(),
+        bootstrap: vec![via_relay],
+        reconnect_backoff_max: Duration::from_millis(500),
+        ping_interval: Duration::from_millis(200),
+        ping_timeout: Duration::from_secs(1),
+        ..NetworkConfig::default()
+    };
+    let mut a = Node::start_with(&keys[0], &set, config).await;
+    let id_b = peer(&b);
+    a.expect(10, |e| matches!(e, NetworkEvent::PeerConnected { peer, .. } if peer == id_b).then_some(())).await;
+
+    relay.cut.store(true, Ordering::SeqCst);
+    a.expect(10, |e| matches!(e, NetworkEvent::PeerDisconnected { peer } if peer == id_b).then_some(())).await;
+    assert!(a.metric("cairn_p2p_dead_connections_total", None) >= 1.0);
+
+    relay.cut.store(false, Ordering::SeqCst);
+    a.expect(10, |e| matches!(e, NetworkEvent::PeerConnected { peer, .. } if peer == id_b).then_some(())).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await; // subscriptions, mesh
+    a.handle.broadcast_consensus(vote(&keys[0], 7));
+    let mut b = b;
+    let signer = b
+        .expect(10, |e| match e {
+            NetworkEvent::Consensus { msg, .. } => vote_signer(&msg),
+            _ => None,
+        })
+        .await;
+    assert_eq!(signer, keys[0].address().0.to_vec());
 }
