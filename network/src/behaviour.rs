@@ -77,6 +77,12 @@ fn score_params(topics: &[IdentTopic]) -> PeerScoreParams {
         decay_interval: Duration::from_secs(1),
         decay_to_zero: 0.01,
         retain_score: Duration::from_secs(600),
+        // Off: a peer whose send queue is full (frozen for a few seconds, or busy catching up)
+        // costs gossipsub's default 0.2 per message it could not take, and at a few hundred
+        // messages a second a validator paused for 10 s went below the ban threshold at all
+        // three peers and was shut out for two minutes (the fault suite's SIGSTOP, seed
+        // 12595). The queue is bounded and drops already; slowness is not misbehaviour.
+        slow_peer_weight: 0.0,
         ..PeerScoreParams::default()
     }
 }

@@ -105,6 +105,21 @@ impl LocalNet {
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(30)..].join("\n")
     }
+
+    /// What the other nodes' logs say about peers they reported or banned (the last 10 lines):
+    /// the first thing to read when a node cannot rejoin.
+    pub fn peer_verdicts(&self) -> String {
+        let mut out = String::new();
+        for i in 0..4 {
+            let text = std::fs::read_to_string(self.dir.path().join(format!("node{i}/node.log"))).unwrap_or_default();
+            let hits: Vec<&str> =
+                text.lines().filter(|l| l.contains("misbehaviour") || l.contains("banning")).collect();
+            for l in &hits[hits.len().saturating_sub(10)..] {
+                out += &format!("node{i}: {l}\n");
+            }
+        }
+        out
+    }
 }
 
 /// The latest height node `i` reports, or None while it does not answer.

@@ -58,8 +58,9 @@ pub async fn resumption(f: &Faulty, healed: Instant, at_heal: u64, what: &str) -
         while f.height(i).await.unwrap_or(0) < target {
             assert!(
                 healed.elapsed() < CATCH_UP_BOUND,
-                "{what}: node{i} not at height {target} within {CATCH_UP_BOUND:?}; log:\n{}",
-                f.ln.log_tail(i)
+                "{what}: node{i} not at height {target} within {CATCH_UP_BOUND:?}; log:\n{}\npeer verdicts:\n{}",
+                f.ln.log_tail(i),
+                f.ln.peer_verdicts()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

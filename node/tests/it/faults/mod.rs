@@ -27,7 +27,8 @@
 //! `FAULTS_LONG=1 cargo test -p cairn-node --test it faults::long -- --ignored --nocapture`
 //! (2,000 tx/s, `FAULTS_TPS` to change it; 2 minutes of kills, 20 s of two down, 8 proposer
 //! kills; `--release` works too), and with it `faults::long_partitions` (each partition twice,
-//! 30 s each). `FAULTS_SEED=N` replays a run's victims.
+//! 30 s each). `FAULTS_SEED=N` replays a run's victims; `FAULTS_ONLY=proposer,wipe` (names in
+//! `wanted`) runs only some scenarios (the victims then differ from a whole run's).
 mod check;
 mod harness;
 mod partition;
@@ -56,18 +57,30 @@ fn seed() -> u64 {
     })
 }
 
+/// `FAULTS_ONLY=kill,freeze,restart,two_down,proposer,wipe` (any of them) runs just those.
+fn wanted(name: &str) -> bool {
+    std::env::var("FAULTS_ONLY").map_or(true, |only| only.split(',').any(|s| s.trim() == name))
+}
+
 async fn suite(slot: u16, plan: Plan) {
     let mut f = Faulty::start(slot, plan.accounts, plan.tps, seed()).await;
-    let mut outcomes = vec![
-        scenarios::kill_random(&mut f, plan.kill_periods).await,
-        scenarios::freeze(&mut f, plan.freeze_secs).await,
-        scenarios::restart_all(&mut f).await,
-        scenarios::two_down(&mut f, plan.two_down_secs).await,
-    ];
-    if plan.proposer_tries > 0 {
+    let mut outcomes = vec![];
+    if wanted("kill") {
+        outcomes.push(scenarios::kill_random(&mut f, plan.kill_periods).await);
+    }
+    if wanted("freeze") {
+        outcomes.push(scenarios::freeze(&mut f, plan.freeze_secs).await);
+    }
+    if wanted("restart") {
+        outcomes.push(scenarios::restart_all(&mut f).await);
+    }
+    if wanted("two_down") {
+        outcomes.push(scenarios::two_down(&mut f, plan.two_down_secs).await);
+    }
+    if plan.proposer_tries > 0 && wanted("proposer") {
         outcomes.push(proposer::kill_proposer_after_prevotes(&mut f, plan.proposer_tries).await);
     }
-    if plan.wipe {
+    if plan.wipe && wanted("wipe") {
         outcomes.push(scenarios::wipe(&mut f).await);
     }
     summary(plan.tps, &outcomes);
@@ -158,8 +171,8 @@ async fn quick() {
         kill_periods: 3,
         freeze_secs: 10,
         two_down_secs: 6,
-        proposer_tries: 0,
-        wipe: false,
+        proposer_tries: 4,
+        wipe: true,
     };
     suite(5, plan).await;
 }
