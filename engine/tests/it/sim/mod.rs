@@ -30,6 +30,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use scenario::Scenario;
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// Stop a run that goes on for too many events (a livelock would otherwise hang CI).
@@ -58,8 +59,9 @@ pub struct Sim {
     cfg: EngineConfig,
     crashes: u64,
     junk: Rc<Vec<VerifiedTx>>,
-    /// (height, highest round a live honest node was in at GST) once GST has passed.
-    at_gst: Option<(u64, u32)>,
+    /// Once GST has passed: the lowest height of a live honest node, and per height in progress
+    /// the highest round a live honest node was in there.
+    at_gst: Option<(u64, BTreeMap<u64, u32>)>,
     /// SIM_TRACE=<ms>: print every event from that virtual time on.
     trace: Option<u64>,
 }
@@ -313,28 +315,29 @@ impl Sim {
         self.drive(i, |e| e.start(wal, signed));
     }
 
-    /// At GST: where the slowest live honest node is, to count rounds after it.
+    /// At GST: the lowest height a live honest node is at, and for each height in progress the
+    /// highest round a live honest node is in there, to count rounds after it.
     fn note_gst(&mut self) {
-        let at = self
-            .live_honest()
-            .filter_map(|n| n.engine.as_ref().map(|e| (e.consensus().height(), e.consensus().round())))
-            .min_by_key(|(h, _)| *h);
-        let max_round =
-            self.live_honest().filter_map(|n| n.engine.as_ref()).map(|e| e.consensus().round()).max().unwrap_or(0);
-        self.at_gst = at.map(|(h, _)| (h, max_round)).or(Some((1, 0)));
+        let mut rounds: BTreeMap<u64, u32> = BTreeMap::new();
+        for e in self.live_honest().filter_map(|n| n.engine.as_ref()) {
+            let r = rounds.entry(e.consensus().height()).or_default();
+            *r = (*r).max(e.consensus().round());
+        }
+        let lowest = rounds.keys().next().copied().unwrap_or(1);
+        self.at_gst = Some((lowest, rounds));
     }
 
     /// Liveness in rounds: every height decided after GST took at most `LIVENESS_EXTRA_ROUNDS`
-    /// plus f rounds more than the highest round a live honest node was in at GST (a later
-    /// height starts at round 0, so the same bound holds from there).
+    /// plus f rounds more than the highest round a live honest node was in at that height at GST
+    /// (0 for a height nobody had started: it starts at round 0). Per height, because a node
+    /// resyncing after a wipe can be heights behind the others' round.
     fn check_rounds(&self) {
-        let Some((gst_height, gst_round)) = self.at_gst else { return };
+        let Some((gst_height, rounds)) = &self.at_gst else { return };
         let f = (self.scenario.n as u32 - 1) / 3;
-        let bound = gst_round + f + LIVENESS_EXTRA_ROUNDS;
         for n in self.live_honest() {
-            for cb in n.disk.borrow().chain.iter().filter(|cb| cb.block.header.height >= gst_height) {
+            for cb in n.disk.borrow().chain.iter().filter(|cb| cb.block.header.height >= *gst_height) {
                 let (h, r) = (cb.block.header.height, cb.certificate.round);
-                let allowed = if h == gst_height { bound } else { f + LIVENESS_EXTRA_ROUNDS };
+                let allowed = rounds.get(&h).copied().unwrap_or(0) + f + LIVENESS_EXTRA_ROUNDS;
                 if r > allowed {
                     self.violation(format!("liveness: height {h} was decided in round {r}, over the bound {allowed}"));
                     return;
@@ -491,8 +494,13 @@ fn many_seeds() {
 /// (and checks the signing state covered it first). 20236 … 85033: validators left in rounds r
 /// and r+1 for good, because the precommits of r that moved one of them on came partly from a
 /// validator since wiped (mute at that height) or down; they are relayed now with the
-/// rebroadcast (`VoteKeeper::round_entry`).
-const REGRESSION_SEEDS: &[u64] = &[3004, 15433, 78950, 94182, 20236, 24502, 32260, 32957, 42876, 56234, 57186, 85033];
+/// rebroadcast (`VoteKeeper::round_entry`). 2865, 5947, 37261, 37263, 53772: a checker that
+/// allowed f + 3 rounds to every height after GST's lowest, though the others were already
+/// rounds into the next one at GST (a wiped or restarted node resyncing); the bound is per
+/// height now.
+const REGRESSION_SEEDS: &[u64] = &[
+    3004, 15433, 78950, 94182, 20236, 24502, 32260, 32957, 42876, 56234, 57186, 85033, 2865, 5947, 37261, 37263, 53772,
+];
 
 #[test]
 fn regression_seeds() {
