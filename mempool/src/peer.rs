@@ -9,16 +9,22 @@
 //!   gossips only transactions it admitted itself, and admission verified those, so one is
 //!   enough.
 //! - **wasteful**: a batch mostly made of transactions that could never be admitted and cost us
-//!   decoding and lookups: copies of a transaction earlier in the same batch, and nonces already
-//!   used or beyond the sender's window. Honest gossip makes a few of these (a tx committed
-//!   just before its gossip arrived), never a batch where they are the majority: the floor of
-//!   `WASTE_MIN` keeps small batches out of reach, and the peer's score decays between
-//!   complaints.
+//!   decoding and lookups: copies of a transaction earlier in the same batch, and nonces beyond
+//!   the sender's window. Honest gossip makes a few of these, never a batch where they are the
+//!   majority: the floor of `WASTE_MIN` keeps small batches out of reach, and the peer's score
+//!   decays between complaints.
 //!
-//! Transactions we already hold are not waste: an honest node gossips again what a client
-//! resubmitted to it after another node failed (the fault suite's kill -9 runs got honest
-//! validators banned that way). They cost us one hash lookup each, before any signature check,
-//! and the network caps how many batches wait for us.
+//! Not waste, because honest nodes send them in bulk:
+//! - transactions we already hold: an honest node gossips again what a client resubmitted to
+//!   it after another node failed (the fault suite's kill -9 runs got honest validators banned
+//!   that way);
+//! - nonces already used: the same resubmitted txs once either copy is committed, and what a
+//!   validator that was behind (resyncing after a wipe, frozen) admitted against its stale
+//!   state; counting them got a wiped validator banned by every peer as it rejoined (a CI run
+//!   of 3 Dec, `faults::quick` seed 21456).
+//!
+//! Both cost us one lookup each, before any signature check, and the network caps how many
+//! batches wait for us.
 use bytes::Bytes;
 use cairn_proto::{Hash, RejectReason, TxRejection};
 use std::collections::HashSet;
@@ -41,7 +47,7 @@ pub fn complaint(batch: &[Bytes], results: &[Result<Hash, TxRejection>]) -> Opti
             Err(RejectReason::MalformedTx | RejectReason::InvalidSignature | RejectReason::WrongChainId) => {
                 return Some("invalid_tx");
             }
-            Err(RejectReason::NonceTooLow | RejectReason::NonceTooHigh) => waste += 1,
+            Err(RejectReason::NonceTooHigh) => waste += 1,
             Err(RejectReason::Duplicate) if repeated => waste += 1,
             _ => {}
         }

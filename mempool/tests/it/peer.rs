@@ -52,8 +52,20 @@ fn a_batch_of_nonces_out_of_the_window_is_wasteful() {
     }
     let too_high: Vec<VerifiedTx> = (0..64).map(|i| transfer(&key(i), 10_000, 1, 1)).collect();
     assert_eq!(judge(&pool, raw(&too_high)), Some("wasteful_tx_batch"));
+}
+
+/// Used nonces come in bulk from honest nodes: a resubmitted tx's other copy once one of them is
+/// committed, and what a validator admitted while it was behind. Not a complaint.
+#[test]
+fn a_batch_of_used_nonces_is_no_complaint() {
+    let (pool, accounts, _) = funded_pool(64, 1_000_000);
+    for i in 0..64 {
+        accounts.set(key(i).address(), 1_000_000, 10);
+    }
     let used: Vec<VerifiedTx> = (0..64).map(|i| transfer(&key(i), 3, 1, 1)).collect();
-    assert_eq!(judge(&pool, raw(&used)), Some("wasteful_tx_batch"));
+    let results = pool.submit(raw(&used), cairn_mempool::Origin::Peer);
+    assert!(results.iter().all(|r| r.as_ref().is_err_and(|e| e.reason == cairn_proto::RejectReason::NonceTooLow)));
+    assert_eq!(complaint(&raw(&used), &results), None);
 }
 
 #[test]
