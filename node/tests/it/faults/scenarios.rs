@@ -25,7 +25,14 @@ pub async fn finish(f: &mut Faulty, what: &str, load: Load, healed: Instant, at_
 pub async fn progress(f: &Faulty, nodes: &[usize], from: u64, what: &str) -> Duration {
     let t = Instant::now();
     while f.top(nodes).await <= from {
-        assert!(t.elapsed() < RESUME_BOUND, "{what}: nodes {nodes:?} stuck at {from}");
+        if t.elapsed() >= RESUME_BOUND {
+            let tails: Vec<String> = nodes.iter().map(|&i| format!("node{i}:\n{}", f.ln.log_tail(i))).collect();
+            panic!(
+                "{what}: nodes {nodes:?} stuck at {from}; logs:\n{}\npeer verdicts:\n{}",
+                tails.join("\n"),
+                f.ln.peer_verdicts()
+            );
+        }
         sleep(Duration::from_millis(100)).await;
     }
     t.elapsed()
