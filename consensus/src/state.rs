@@ -404,9 +404,10 @@ impl Consensus {
     }
 
     /// Re-sends our proposal of this round, all our votes of this height, the polka behind our
-    /// valid value and the votes that brought us into this round: gossip may have lost them. Old block votes stay useful — a re-proposal
-    /// needs the prevotes of its `pol_round` (L28) and a decision the precommits of its round
-    /// (L49), whatever the current round — and so do old nil votes: a validator still in an
+    /// valid value and the votes that brought us into this round: gossip may have lost them.
+    /// Old block votes stay useful — a re-proposal needs the prevotes of its `pol_round` (L28)
+    /// and a decision the precommits of its round (L49), whatever the current round — and so
+    /// do old nil votes: a validator still in an
     /// earlier round needs 2f+1 precommits of that round, whatever their values, to time out
     /// of it (L47). With f validators down, the other 2f+1 are all needed; a lost nil
     /// precommit, never sent again, left them waiting in different rounds for ever (found by

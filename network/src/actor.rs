@@ -145,15 +145,14 @@ impl Actor {
                     self.on_connected(peer_id, endpoint.get_remote_address().to_string());
                 }
             }
-            SwarmEvent::ConnectionClosed { connection_id, num_established, .. } if num_established > 0 => {
+            SwarmEvent::ConnectionClosed { peer_id, connection_id, num_established, .. } => {
                 self.liveness.forget(connection_id);
-            }
-            SwarmEvent::ConnectionClosed { peer_id, connection_id, .. } => {
-                self.liveness.forget(connection_id);
-                self.dialer.on_disconnected(peer_id);
-                self.peers.lock().unwrap_or_else(PoisonError::into_inner).remove(&peer_id);
-                self.update_peer_gauge();
-                self.deliver(NetworkEvent::PeerDisconnected { peer: peer_id });
+                if num_established == 0 {
+                    self.dialer.on_disconnected(peer_id);
+                    self.peers.lock().unwrap_or_else(PoisonError::into_inner).remove(&peer_id);
+                    self.update_peer_gauge();
+                    self.deliver(NetworkEvent::PeerDisconnected { peer: peer_id });
+                }
             }
             SwarmEvent::OutgoingConnectionError { connection_id, peer_id, error } => {
                 tracing::debug!(?peer_id, %error, "dial failed");

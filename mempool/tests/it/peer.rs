@@ -3,7 +3,7 @@
 use crate::common::*;
 use cairn_mempool::peer::{complaint, WASTE_MIN};
 use cairn_mempool::Origin;
-use cairn_proto::VerifiedTx;
+use cairn_proto::{RejectReason, VerifiedTx};
 
 fn raw(txs: &[VerifiedTx]) -> Vec<bytes::Bytes> {
     txs.iter().map(|t| t.encoded().clone()).collect()
@@ -44,12 +44,18 @@ fn one_tx_repeated_within_a_batch_is_wasteful() {
     assert_eq!(judge(&pool, raw(&one)), Some("wasteful_tx_batch"));
 }
 
-#[test]
-fn a_batch_of_nonces_out_of_the_window_is_wasteful() {
+/// A pool whose 64 funded senders have all used nonces 0 to 9.
+fn pool_at_nonce_10() -> cairn_mempool::Mempool {
     let (pool, accounts, _) = funded_pool(64, 1_000_000);
     for i in 0..64 {
         accounts.set(key(i).address(), 1_000_000, 10);
     }
+    pool
+}
+
+#[test]
+fn a_batch_of_nonces_out_of_the_window_is_wasteful() {
+    let pool = pool_at_nonce_10();
     let too_high: Vec<VerifiedTx> = (0..64).map(|i| transfer(&key(i), 10_000, 1, 1)).collect();
     assert_eq!(judge(&pool, raw(&too_high)), Some("wasteful_tx_batch"));
 }
@@ -58,13 +64,10 @@ fn a_batch_of_nonces_out_of_the_window_is_wasteful() {
 /// committed, and what a validator admitted while it was behind. Not a complaint.
 #[test]
 fn a_batch_of_used_nonces_is_no_complaint() {
-    let (pool, accounts, _) = funded_pool(64, 1_000_000);
-    for i in 0..64 {
-        accounts.set(key(i).address(), 1_000_000, 10);
-    }
+    let pool = pool_at_nonce_10();
     let used: Vec<VerifiedTx> = (0..64).map(|i| transfer(&key(i), 3, 1, 1)).collect();
-    let results = pool.submit(raw(&used), cairn_mempool::Origin::Peer);
-    assert!(results.iter().all(|r| r.as_ref().is_err_and(|e| e.reason == cairn_proto::RejectReason::NonceTooLow)));
+    let results = pool.submit(raw(&used), Origin::Peer);
+    assert!(results.iter().all(|r| r.as_ref().is_err_and(|e| e.reason == RejectReason::NonceTooLow)));
     assert_eq!(complaint(&raw(&used), &results), None);
 }
 

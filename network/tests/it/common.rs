@@ -72,6 +72,15 @@ impl Node {
         }
     }
 
+    /// Waits up to `secs` for a gossiped vote and returns its signer, skipping other events.
+    pub async fn next_vote_signer(&mut self, secs: u64) -> Vec<u8> {
+        self.expect(secs, |e| match e {
+            NetworkEvent::Consensus { msg, .. } => vote_signer(&msg),
+            _ => None,
+        })
+        .await
+    }
+
     pub fn metric(&self, name: &str, label: Option<(&str, &str)>) -> f64 {
         metric(&self.registry, name, label)
     }

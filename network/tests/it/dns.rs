@@ -1,6 +1,6 @@
 //! Several hosts: peers dialled by DNS name, and the address a node announces.
 use crate::common::*;
-use cairn_network::{Multiaddr, NetworkConfig, NetworkEvent};
+use cairn_network::{Multiaddr, NetworkConfig};
 use std::time::Duration;
 
 /// A bootstrap entry `/dns4/localhost/tcp/…/p2p/…` is resolved and dialled (the name comes
@@ -15,12 +15,7 @@ async fn dns_bootstrap_address_is_dialled() {
     wait_until(15, || a.handle.peers().len() == 1 && b.handle.peers().len() == 1).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     b.handle.broadcast_consensus(vote(&keys[1], 1));
-    let signer = a
-        .expect(10, |e| match e {
-            NetworkEvent::Consensus { msg, .. } => vote_signer(&msg),
-            _ => None,
-        })
-        .await;
+    let signer = a.next_vote_signer(10).await;
     assert_eq!(signer, keys[1].address().0.to_vec());
 }
 

@@ -35,21 +35,11 @@ async fn restarted_peer_is_reconnected() {
     // Gossip flows both ways again.
     node0.handle.broadcast_consensus(vote(&keys[0], 3));
     for n in nodes.iter_mut() {
-        let signer = n
-            .expect(10, |e| match e {
-                NetworkEvent::Consensus { msg, .. } => vote_signer(&msg),
-                _ => None,
-            })
-            .await;
+        let signer = n.next_vote_signer(10).await;
         assert_eq!(signer, keys[0].address().0.to_vec());
     }
     nodes[1].handle.broadcast_consensus(vote(&keys[2], 4));
-    let signer = node0
-        .expect(10, |e| match e {
-            NetworkEvent::Consensus { msg, .. } => vote_signer(&msg),
-            _ => None,
-        })
-        .await;
+    let signer = node0.next_vote_signer(10).await;
     assert_eq!(signer, keys[2].address().0.to_vec());
 }
 
@@ -77,12 +67,7 @@ async fn testnet_shape_every_node_bootstraps_every_node() {
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     nodes[3].handle.broadcast_consensus(vote(&keys[3], 1));
     for n in nodes.iter_mut().take(3) {
-        let signer = n
-            .expect(10, |e| match e {
-                NetworkEvent::Consensus { msg, .. } => vote_signer(&msg),
-                _ => None,
-            })
-            .await;
+        let signer = n.next_vote_signer(10).await;
         assert_eq!(signer, keys[3].address().0.to_vec());
     }
     for n in &nodes {
@@ -147,35 +132,32 @@ async fn pipe(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, cut: Arc<AtomicBo
 async fn a_silent_peer_is_dropped_and_redialled_after_the_network_heals() {
     let keys = keys(2);
     let set = validator_set(&keys);
-    let b = Node::start(&keys[1], &set, 0, vec![]).await;
-    let relay = Relay::start(b.port()).await;
-    let via_relay: Multiaddr = format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", relay.port, peer(&b)).parse().unwrap();
-    let config = NetworkConfig {
+    // Both sides judge quickly and both have closed the dead connection before the heal. If one
+    // side still held it when the other re-dialled, gossipsub on that side would not send its
+    // subscriptions on the new connection (open: network README).
+    let quick = NetworkConfig {
         listen: ([127, 0, 0, 1], 0).into(),
-        bootstrap: vec![via_relay],
         reconnect_backoff_max: Duration::from_millis(500),
         ping_interval: Duration::from_millis(200),
         ping_timeout: Duration::from_secs(1),
         ..NetworkConfig::default()
     };
-    let mut a = Node::start_with(&keys[0], &set, config).await;
+    let mut b = Node::start_with(&keys[1], &set, quick.clone()).await;
+    let relay = Relay::start(b.port()).await;
+    let via_relay: Multiaddr = format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", relay.port, peer(&b)).parse().unwrap();
+    let mut a = Node::start_with(&keys[0], &set, NetworkConfig { bootstrap: vec![via_relay], ..quick }).await;
     let id_b = peer(&b);
     a.expect(10, |e| matches!(e, NetworkEvent::PeerConnected { peer, .. } if peer == id_b).then_some(())).await;
 
     relay.cut.store(true, Ordering::SeqCst);
     a.expect(10, |e| matches!(e, NetworkEvent::PeerDisconnected { peer } if peer == id_b).then_some(())).await;
+    tokio::time::sleep(Duration::from_secs(2)).await; // b's verdict too (1 s timeout)
     assert!(a.metric("cairn_p2p_dead_connections_total", None) >= 1.0);
 
     relay.cut.store(false, Ordering::SeqCst);
     a.expect(10, |e| matches!(e, NetworkEvent::PeerConnected { peer, .. } if peer == id_b).then_some(())).await;
     tokio::time::sleep(Duration::from_millis(1500)).await; // subscriptions, mesh
     a.handle.broadcast_consensus(vote(&keys[0], 7));
-    let mut b = b;
-    let signer = b
-        .expect(10, |e| match e {
-            NetworkEvent::Consensus { msg, .. } => vote_signer(&msg),
-            _ => None,
-        })
-        .await;
+    let signer = b.next_vote_signer(10).await;
     assert_eq!(signer, keys[0].address().0.to_vec());
 }

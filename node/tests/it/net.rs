@@ -110,7 +110,7 @@ impl LocalNet {
     /// the first thing to read when a node cannot rejoin.
     pub fn peer_verdicts(&self) -> String {
         let mut out = String::new();
-        for i in 0..4 {
+        for i in 0..self.net.nodes.len() {
             let text = std::fs::read_to_string(self.dir.path().join(format!("node{i}/node.log"))).unwrap_or_default();
             let hits: Vec<&str> =
                 text.lines().filter(|l| l.contains("misbehaviour") || l.contains("banning")).collect();
