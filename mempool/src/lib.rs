@@ -14,7 +14,7 @@ mod submit;
 pub use config::{AccountSource, MempoolConfig, MempoolStatus, Origin};
 pub use error::AdmitError;
 pub use gossip::GossipReceiver;
-pub use submit::VERIFY_CHUNK;
+pub use submit::{PeerBatch, VERIFY_CHUNK};
 
 use cairn_proto::{Address, Hash, VerifiedTx};
 use commit::RecentlyCommitted;

@@ -9,10 +9,20 @@
 //!   gossips only transactions it admitted itself, and admission verified those, so one is
 //!   enough.
 //! - **wasteful**: a batch mostly made of transactions that could never be admitted and cost us
-//!   decoding and lookups: copies of a transaction earlier in the same batch, and nonces beyond
-//!   the sender's window. Honest gossip makes a few of these, never a batch where they are the
-//!   majority: the floor of `WASTE_MIN` keeps small batches out of reach, and the peer's score
-//!   decays between complaints.
+//!   decoding and lookups: copies of a transaction earlier in the same batch, and nonces far
+//!   beyond the sender's window. Honest gossip makes a few of these, never a batch where they
+//!   are the majority: the floor of `WASTE_MIN` keeps small batches out of reach, and the
+//!   peer's score decays between complaints.
+//!
+//! "Far" is `FAR_WINDOWS` windows past the sender's committed nonce. An honest author admitted
+//! each nonce below *its* committed nonce plus one window, and one block can move an account's
+//! nonce on by up to a window (a block takes from pending txs, at most a window per sender).
+//! So an author a height ahead of us, as every node is now and then while blocks drain a
+//! backlog, sends nonces up to two windows past ours: just past one window was honest gossip,
+//! and counting it got honest validators banned after every partition healed (the fault
+//! suite's `long_partitions`, seed 23406: batches of nonces 64–127 ahead, from the side whose
+//! proposals had just committed a full window per sender). `caught_up` in the node keeps us
+//! from judging at all while we are further behind.
 //!
 //! Not waste, because honest nodes send them in bulk:
 //! - transactions we already hold: an honest node gossips again what a client resubmitted to
@@ -25,16 +35,23 @@
 //!
 //! Both cost us one lookup each, before any signature check, and the network caps how many
 //! batches wait for us.
+use crate::AdmitError;
 use bytes::Bytes;
-use cairn_proto::{Hash, RejectReason, TxRejection};
+use cairn_proto::VerifiedTx;
 use std::collections::HashSet;
 
 /// A batch is wasteful when at least this many of its transactions are waste…
 pub const WASTE_MIN: usize = 16;
+/// A nonce this many windows or more past the sender's committed nonce is waste.
+pub const FAR_WINDOWS: u64 = 4;
 
 /// The complaint about the author of `batch`, whose admission gave `results` (one per
-/// transaction, as `submit` returns them), if any: `"invalid_tx"` or `"wasteful_tx_batch"`.
-pub fn complaint(batch: &[Bytes], results: &[Result<Hash, TxRejection>]) -> Option<&'static str> {
+/// transaction), if any: `"invalid_tx"` or `"wasteful_tx_batch"`.
+pub(crate) fn complaint(
+    batch: &[Bytes],
+    results: &[Result<VerifiedTx, AdmitError>],
+    window: u64,
+) -> Option<&'static str> {
     // The usual batch is all admitted: no set of its bytes to build on that path.
     if results.iter().all(Result::is_ok) {
         return None;
@@ -43,12 +60,16 @@ pub fn complaint(batch: &[Bytes], results: &[Result<Hash, TxRejection>]) -> Opti
     let mut waste = 0;
     for (raw, r) in batch.iter().zip(results) {
         let repeated = !seen.insert(raw);
-        match r.as_ref().map_err(|e| e.reason) {
-            Err(RejectReason::MalformedTx | RejectReason::InvalidSignature | RejectReason::WrongChainId) => {
-                return Some("invalid_tx");
+        match r {
+            Err(
+                AdmitError::Malformed { .. } | AdmitError::InvalidSignature { .. } | AdmitError::WrongChainId { .. },
+            ) => return Some("invalid_tx"),
+            Err(AdmitError::NonceTooHigh { nonce, account_nonce, .. })
+                if nonce - account_nonce >= FAR_WINDOWS.saturating_mul(window) =>
+            {
+                waste += 1
             }
-            Err(RejectReason::NonceTooHigh) => waste += 1,
-            Err(RejectReason::Duplicate) if repeated => waste += 1,
+            Err(AdmitError::Duplicate { .. }) if repeated => waste += 1,
             _ => {}
         }
     }

@@ -22,20 +22,41 @@ pub const VERIFY_CHUNK: usize = 128;
 /// Pre-verified txs admitted under one pinning of the maps (see `admit::Pinned`).
 pub(crate) const PIN_CHUNK: usize = 128;
 
+/// What admitting a peer's batch gave: one result per tx, and the complaint about the peer,
+/// if the batch earns one (`"invalid_tx"` or `"wasteful_tx_batch"`).
+#[derive(Debug)]
+pub struct PeerBatch {
+    pub results: Vec<Result<Hash, TxRejection>>,
+    pub complaint: Option<&'static str>,
+}
+
 impl Mempool {
     /// Decodes, verifies in parallel batches and admits; one result per input, in order.
     ///
     /// Runs on the calling thread and rayon's global pool: call it from a blocking context
     /// (e.g. `tokio::task::spawn_blocking`), not directly on an async executor thread.
     pub fn submit(&self, raw: Vec<Bytes>, origin: Origin) -> Vec<Result<Hash, TxRejection>> {
+        let results = self.admit_raw(&raw);
+        self.finish(results, origin)
+    }
+
+    /// [`Mempool::submit`] for a batch gossiped by a peer, with what the batch says about the
+    /// peer (see [`crate::peer`]): judged on the refusals themselves, which know how far out of
+    /// the window a nonce is.
+    pub fn submit_peer_batch(&self, raw: Vec<Bytes>) -> PeerBatch {
+        let results = self.admit_raw(&raw);
+        let complaint = crate::peer::complaint(&raw, &results, self.config.nonce_window);
+        PeerBatch { results: self.finish(results, Origin::Peer), complaint }
+    }
+
+    fn admit_raw(&self, raw: &[Bytes]) -> Vec<Result<VerifiedTx, AdmitError>> {
         let now = Instant::now();
-        let results = if raw.len() <= VERIFY_CHUNK {
-            self.submit_chunk(&raw, now)
+        if raw.len() <= VERIFY_CHUNK {
+            self.submit_chunk(raw, now)
         } else {
             let chunks: Vec<Vec<_>> = raw.par_chunks(VERIFY_CHUNK).map(|c| self.submit_chunk(c, now)).collect();
             chunks.into_iter().flatten().collect()
-        };
-        self.finish(results, origin)
+        }
     }
 
     /// Admits transactions whose signatures were already verified on this node (e.g. from a

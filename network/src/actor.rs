@@ -58,6 +58,9 @@ pub(crate) struct Actor {
     pub outbound: HashMap<OutboundRequestId, oneshot::Sender<SyncReply>>,
     pub inbound: FuturesUnordered<PendingInbound>,
     pub penalties: HashMap<PeerId, f64>,
+    /// Gossip messages we rejected, by the peer that delivered them (connected peers only): a
+    /// ban's log line tells our own evidence from the rest of gossipsub's score.
+    pub rejects: HashMap<PeerId, u32>,
     pub banned: HashMap<PeerId, Instant>,
     pub liveness: Liveness,
 }
@@ -236,6 +239,7 @@ impl Actor {
         let rejected = matches!(acceptance, MessageAcceptance::Reject);
         self.swarm.behaviour_mut().gossipsub.report_message_validation_result(&id, &source, acceptance);
         if rejected {
+            *self.rejects.entry(source).or_default() += 1;
             self.check_ban(source);
         }
     }
@@ -308,7 +312,8 @@ impl Actor {
         }
         let Some(score) = self.swarm.behaviour().gossipsub.peer_score(&peer) else { return };
         if score < BAN_THRESHOLD {
-            tracing::warn!(%peer, score, "banning peer for a low score");
+            let (rejects, complaints) = (self.rejects.get(&peer), self.penalties.get(&peer));
+            tracing::warn!(%peer, score, ?rejects, ?complaints, "banning peer for a low score");
             self.metrics.banned.inc();
             self.banned.insert(peer, Instant::now() + BAN_DURATION);
             self.swarm.behaviour_mut().blocked.block_peer(peer);
@@ -330,9 +335,10 @@ impl Actor {
             self.swarm.close_connection(connection);
         }
         let connected: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
-        for peer in connected {
+        for &peer in &connected {
             self.check_ban(peer);
         }
+        self.rejects.retain(|p, _| connected.contains(p));
         for (peer, p) in self.penalties.iter_mut() {
             *p *= APP_PENALTY_DECAY;
             if *p < 0.5 {

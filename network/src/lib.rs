@@ -113,6 +113,7 @@ pub async fn start(
         outbound: Default::default(),
         inbound: Default::default(),
         penalties: Default::default(),
+        rejects: Default::default(),
         banned: Default::default(),
         liveness: liveness::Liveness::new(config.ping_timeout),
     };

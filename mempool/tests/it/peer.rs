@@ -1,8 +1,7 @@
-//! What a peer's batch says about the peer (`cairn_mempool::peer::complaint`), judged on the
+//! What a peer's batch says about the peer (`Mempool::submit_peer_batch`), judged on the
 //! refusals real admission gives.
 use crate::common::*;
-use cairn_mempool::peer::{complaint, WASTE_MIN};
-use cairn_mempool::Origin;
+use cairn_mempool::peer::{FAR_WINDOWS, WASTE_MIN};
 use cairn_proto::{RejectReason, VerifiedTx};
 
 fn raw(txs: &[VerifiedTx]) -> Vec<bytes::Bytes> {
@@ -22,8 +21,7 @@ fn an_honest_batch_and_a_few_stale_txs_are_no_complaint() {
 
 /// Admits `batch` as from a peer and judges it.
 fn judge(pool: &cairn_mempool::Mempool, batch: Vec<bytes::Bytes>) -> Option<&'static str> {
-    let results = pool.submit(batch.clone(), Origin::Peer);
-    complaint(&batch, &results)
+    pool.submit_peer_batch(batch).complaint
 }
 
 /// A client resubmitted its txs to another node after the first failed: that node gossips
@@ -54,10 +52,25 @@ fn pool_at_nonce_10() -> cairn_mempool::Mempool {
 }
 
 #[test]
-fn a_batch_of_nonces_out_of_the_window_is_wasteful() {
+fn a_batch_of_nonces_far_out_of_the_window_is_wasteful() {
     let pool = pool_at_nonce_10();
     let too_high: Vec<VerifiedTx> = (0..64).map(|i| transfer(&key(i), 10_000, 1, 1)).collect();
     assert_eq!(judge(&pool, raw(&too_high)), Some("wasteful_tx_batch"));
+    let window = cairn_mempool::MempoolConfig::default().nonce_window;
+    let just_far: Vec<VerifiedTx> = (0..64).map(|i| transfer(&key(i), 10 + FAR_WINDOWS * window, 1, 1)).collect();
+    assert_eq!(judge(&pool, raw(&just_far)), Some("wasteful_tx_batch"));
+}
+
+/// An author a height ahead of us (its proposals just committed a full window per sender)
+/// admitted nonces up to two windows past our committed nonce: out of our window, honest.
+#[test]
+fn a_batch_from_an_author_a_height_ahead_is_no_complaint() {
+    let pool = pool_at_nonce_10();
+    let window = cairn_mempool::MempoolConfig::default().nonce_window;
+    let ahead: Vec<VerifiedTx> = (0..64).map(|i| transfer(&key(i), 10 + 2 * window - 1, 1, 1)).collect();
+    let batch = pool.submit_peer_batch(raw(&ahead));
+    assert!(batch.results.iter().all(|r| r.as_ref().is_err_and(|e| e.reason == RejectReason::NonceTooHigh)));
+    assert_eq!(batch.complaint, None);
 }
 
 /// Used nonces come in bulk from honest nodes: a resubmitted tx's other copy once one of them is
@@ -66,9 +79,9 @@ fn a_batch_of_nonces_out_of_the_window_is_wasteful() {
 fn a_batch_of_used_nonces_is_no_complaint() {
     let pool = pool_at_nonce_10();
     let used: Vec<VerifiedTx> = (0..64).map(|i| transfer(&key(i), 3, 1, 1)).collect();
-    let results = pool.submit(raw(&used), Origin::Peer);
-    assert!(results.iter().all(|r| r.as_ref().is_err_and(|e| e.reason == RejectReason::NonceTooLow)));
-    assert_eq!(complaint(&raw(&used), &results), None);
+    let batch = pool.submit_peer_batch(raw(&used));
+    assert!(batch.results.iter().all(|r| r.as_ref().is_err_and(|e| e.reason == RejectReason::NonceTooLow)));
+    assert_eq!(batch.complaint, None);
 }
 
 #[test]

@@ -10,7 +10,7 @@ use super::driver::DriverEvent;
 use super::shared::Shared;
 use super::sync::StoreSource;
 use cairn_engine::{sync, Event};
-use cairn_mempool::{Mempool, Origin};
+use cairn_mempool::Mempool;
 use cairn_network::{NetworkEvent, NetworkHandle};
 use cairn_proto::{ConsensusMessage, DuplicateVoteEvidence};
 use cairn_state::State;
@@ -58,17 +58,14 @@ impl Dispatcher {
                     let (mempool, net, shared) = (self.mempool.clone(), self.net.clone(), self.shared.clone());
                     tokio::task::spawn_blocking(move || {
                         let _permit = permit;
-                        let results = mempool.submit(txs.clone(), Origin::Peer);
-                        if results.iter().any(Result::is_ok) {
+                        let batch = mempool.submit_peer_batch(txs);
+                        if batch.results.iter().any(Result::is_ok) {
                             shared.txs_admitted();
                         }
                         // Forged or mostly wasted batches count against their author — judged
                         // only while we are in step: a node far behind sees honest peers'
-                        // nonces as out of its window (found by the fault suite: a validator
-                        // restarted after kill -9, and one cut off by a partition, banned all
-                        // three of its peers).
-                        let complaint = cairn_mempool::peer::complaint(&txs, &results).filter(|_| shared.caught_up());
-                        if let Some(reason) = complaint {
+                        // nonces as far out of its window.
+                        if let Some(reason) = batch.complaint.filter(|_| shared.caught_up()) {
                             net.report_misbehaviour(from, reason);
                         }
                     });

@@ -160,7 +160,7 @@ impl LocalNet {
     /// [`LocalNet::start_with`]. Err (nothing left behind) when namespaces are unavailable.
     pub fn in_namespaces(tag: &str, accounts: usize, env: &[(&str, &str)]) -> Result<LocalNet, String> {
         let hosts = Hosts::create(tag)?;
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::net::testnet_dir();
         ceremony(dir.path(), accounts, |i| format!("/dns4/val{i}/tcp/26600"));
         // Every node has the default ports, in its own namespace.
         let homes = (0..NODES).map(|i| (dir.path().join(format!("node{i}")), NodePorts::for_node(26600, 0))).collect();

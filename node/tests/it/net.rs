@@ -42,13 +42,26 @@ pub fn node_env(env: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut envs: Vec<(String, String)> = vec![
         ("CAIRN_CONSENSUS__EMPTY_BLOCK_INTERVAL_MS".into(), "300".into()),
         ("CAIRN_CONSENSUS__TIMEOUT_PROPOSE_MS".into(), "1000".into()),
-        ("RUST_LOG".into(), "info".into()),
+        // `TESTNET_RUST_LOG` sets the nodes' filter for a diagnosis (e.g. a libp2p target at
+        // debug) without a rebuild.
+        ("RUST_LOG".into(), std::env::var("TESTNET_RUST_LOG").unwrap_or_else(|_| "info".into())),
     ];
     for (k, v) in env {
         envs.retain(|(key, _)| key != k);
         envs.push((k.to_string(), v.to_string()));
     }
     envs
+}
+
+/// A temp dir for a testnet's homes. With `TESTNET_KEEP` set it stays after the test,
+/// failed or not, with the nodes' full logs: for a diagnosis.
+pub fn testnet_dir() -> tempfile::TempDir {
+    let mut dir = tempfile::tempdir().unwrap();
+    if std::env::var_os("TESTNET_KEEP").is_some() {
+        dir.disable_cleanup(true);
+        eprintln!("TESTNET_KEEP: the testnet stays in {}", dir.path().display());
+    }
+    dir
 }
 
 impl LocalNet {
@@ -65,7 +78,7 @@ impl LocalNet {
     /// Like [`LocalNet::start_at`], with `accounts` funded test accounts and `env` added to
     /// (or overriding) the nodes' environment.
     pub fn start_with(validators: usize, base: u16, accounts: usize, env: &[(&str, &str)]) -> LocalNet {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = testnet_dir();
         let d = dir.path().to_str().unwrap();
         let (ok, _, err) = cairn(&[
             "testnet",

@@ -1,6 +1,6 @@
 //! A peer that floods a real node with tx batches it can never admit — one tx copied over and
 //! over within a batch, nonces far beyond the window — is complained about once per batch
-//! (`cairn_mempool::peer::complaint`), and the complaints get it banned: the node hangs up and
+//! (`Mempool::submit_peer_batch`), and the complaints get it banned: the node hangs up and
 //! counts the ban. The flood comes from a bare libp2p peer (`cairn_network::testkit`) with an
 //! outsider key, the way an attacker would send it.
 use crate::net::{scrape_metrics, LocalNet};
