@@ -1,5 +1,5 @@
 //! cairn-mempool: admission of pre-verified txs (one core), admission with signature checks
-//! against raw ed25519 batch verification (the ZIP-215 batch the mempool uses) on the same
+//! against raw ed25519 batch verification (ed25519-zebra's ZIP-215 batch) on the same
 //! cores, and reap of 10k from 100k.
 //!
 //! `cargo bench -p cairn-benches --bench mempool -- --warm-up-time 1 --measurement-time 3`

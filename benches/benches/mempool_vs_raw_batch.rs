@@ -1,5 +1,5 @@
 //! Admission with signature checks against raw ed25519 batch verification (ed25519-zebra's
-//! ZIP-215 batch, what the mempool itself uses), interleaved.
+//! ZIP-215 batch: the equation the mempool uses, without its key cache), interleaved.
 //!
 //! `cargo bench -p cairn-benches --bench mempool_vs_raw_batch` (`ROUNDS=n` to change the 30 rounds)
 //!

@@ -97,7 +97,7 @@ impl RawBatchInputs {
         }
     }
 
-    /// The baseline: `ed25519_zebra::batch::Verifier` (the ZIP-215 batch the node uses) on
+    /// The baseline: `ed25519_zebra::batch::Verifier` (the ZIP-215 equation the node uses) on
     /// rayon chunks of the mempool's size, without the node's decoding, checks and admission.
     pub fn verify(&self) -> bool {
         let chunks = self.msgs.par_chunks(VERIFY_CHUNK).zip(self.sigs.par_chunks(VERIFY_CHUNK));

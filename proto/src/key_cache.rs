@@ -3,8 +3,7 @@
 //! Turning an address (a compressed Edwards point) into a verification key costs a field square
 //! root, a sizeable part of a single signature check. Validators sign votes again and again,
 //! and single checks (votes, proposals, and the fallback after a failed batch) take their keys
-//! from here, so each process keeps the keys it has already decompressed. (The batch verifier
-//! decompresses keys itself and does not use this cache.)
+//! from here, as batches do, so each process keeps the keys it has already decompressed.
 //!
 //! Bounded and fixed in size: 64 shards, each a mutex over a table of 1024 key slots (≈ 12.5 MiB
 //! in all, allocated per shard on first use, never grown). A key has one slot, chosen by a hash
@@ -14,8 +13,8 @@
 //! senders neither evicts the keys of senders who sign again nor pays for storing keys that are
 //! never asked for again, and a repeat sender pays the decompression twice before its hits begin.
 //! Only valid keys are cached; the result is the same with or without the cache.
+use crate::crypto::PublicKey;
 use crate::Address;
-use ed25519_zebra::VerificationKey;
 use std::hash::BuildHasher;
 use std::sync::{Mutex, OnceLock};
 
@@ -25,7 +24,7 @@ const DOOR_SLOTS: usize = 4096;
 
 /// One shard's tables. `door` holds fingerprints (never 0) of keys seen once; 0 is empty.
 struct Tables {
-    keys: Vec<Option<VerificationKey>>,
+    keys: Vec<Option<PublicKey>>,
     door: Vec<u64>,
 }
 
@@ -64,15 +63,15 @@ impl Shard {
         }
     }
 
-    fn lookup(&self, hash: u64, address: &Address) -> Result<VerificationKey, ed25519_zebra::Error> {
+    fn lookup(&self, hash: u64, address: &Address) -> Option<PublicKey> {
         let at = self.place(hash);
         if let Some(k) = &self.tables().keys[at.slot] {
-            if k.as_ref() == address.0.as_slice() {
-                return Ok(*k);
+            if k.bytes == address.0 {
+                return Some(*k);
             }
         }
         // Not under the lock: decompressing takes microseconds.
-        let key = VerificationKey::try_from(address.0)?;
+        let key = PublicKey::decompress(address.0)?;
         let mut tables = self.tables();
         if tables.door[at.door] == at.fingerprint {
             tables.door[at.door] = 0;
@@ -80,7 +79,7 @@ impl Shard {
         } else {
             tables.door[at.door] = at.fingerprint;
         }
-        Ok(key)
+        Some(key)
     }
 }
 
@@ -89,8 +88,9 @@ fn cache() -> &'static (foldhash::quality::RandomState, Vec<Shard>) {
     CACHE.get_or_init(|| (Default::default(), (0..SHARDS).map(|_| Shard::new(SLOTS, DOOR_SLOTS)).collect()))
 }
 
-/// The verifying key of `address`, decompressed once per process while it stays cached.
-pub(crate) fn verifying_key(address: &Address) -> Result<VerificationKey, ed25519_zebra::Error> {
+/// The key of `address`, decompressed once per process while it stays cached; None if the
+/// address is not the encoding of a curve point.
+pub(crate) fn public_key(address: &Address) -> Option<PublicKey> {
     let (hasher, shards) = cache();
     let hash = hasher.hash_one(address.0);
     shards[hash as usize % SHARDS].lookup(hash, address)
@@ -101,22 +101,22 @@ mod tests {
     use super::*;
     use crate::Keypair;
 
-    fn cached(shard: &Shard, hash: u64) -> Option<VerificationKey> {
+    fn cached(shard: &Shard, hash: u64) -> Option<PublicKey> {
         shard.tables().keys[shard.place(hash).slot]
     }
 
     #[test]
     fn cached_keys_equal_fresh_ones_and_invalid_keys_are_refused_every_time() {
         let a = Keypair::from_seed([9; 32]).address();
-        let fresh = VerificationKey::try_from(a.0).unwrap();
+        let fresh = PublicKey::decompress(a.0).unwrap();
         for _ in 0..3 {
-            assert_eq!(verifying_key(&a).unwrap(), fresh);
+            assert_eq!(public_key(&a), Some(fresh));
         }
         // Not a point on the curve: y = 2 has no x.
         let mut bad = [0u8; 32];
         bad[0] = 2;
         for _ in 0..3 {
-            assert!(verifying_key(&Address(bad)).is_err());
+            assert_eq!(public_key(&Address(bad)), None);
         }
     }
 
@@ -124,7 +124,7 @@ mod tests {
     fn a_key_is_stored_on_its_second_sighting() {
         let shard = Shard::new(4, 8);
         let a = Keypair::from_seed([1; 32]).address();
-        let fresh = VerificationKey::try_from(a.0).unwrap();
+        let fresh = PublicKey::decompress(a.0).unwrap();
         assert_eq!(shard.lookup(7, &a).unwrap(), fresh);
         assert_eq!(cached(&shard, 7), None, "seen once: only remembered by the doorkeeper");
         assert_eq!(shard.lookup(7, &a).unwrap(), fresh);
@@ -142,16 +142,12 @@ mod tests {
         for _ in 0..2 {
             shard.lookup(ha, &a).unwrap();
         }
-        assert_eq!(cached(&shard, ha).map(<[u8; 32]>::from), Some(a.0));
+        assert_eq!(cached(&shard, ha).map(|k| k.bytes), Some(a.0));
         for _ in 0..2 {
             shard.lookup(hb, &b).unwrap();
         }
-        assert_eq!(cached(&shard, ha).map(<[u8; 32]>::from), Some(b.0), "b took the slot over");
-        assert_eq!(
-            <[u8; 32]>::from(shard.lookup(ha, &a).unwrap()),
-            a.0,
-            "a is decompressed again, not confused with b"
-        );
+        assert_eq!(cached(&shard, ha).map(|k| k.bytes), Some(b.0), "b took the slot over");
+        assert_eq!(shard.lookup(ha, &a).unwrap().bytes, a.0, "a is decompressed again, not confused with b");
     }
 
     #[test]
@@ -163,6 +159,6 @@ mod tests {
             shard.lookup(ha, &a).unwrap();
         }
         shard.lookup(hb, &b).unwrap();
-        assert_eq!(cached(&shard, ha).map(<[u8; 32]>::from), Some(a.0));
+        assert_eq!(cached(&shard, ha).map(|k| k.bytes), Some(a.0));
     }
 }
