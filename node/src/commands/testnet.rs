@@ -129,6 +129,11 @@ impl std::fmt::Display for Host {
 
 /// Runs every node of `dir` until Ctrl-C or SIGTERM, then stops them all.
 pub async fn start(dir: &Path) -> Result<()> {
+    // The handlers go in before any node starts. They used to go in after the endpoints were
+    // printed, and a SIGTERM sent on reading that output (as the CLI test does; one CI run)
+    // killed this process by the default action before it could stop its nodes.
+    use tokio::signal::unix::{signal, SignalKind};
+    let (mut term, mut int) = (signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?);
     let homes = TestnetLayout::discover(dir)?;
     let mut nodes = vec![];
     let mut rpc_host: IpAddr = Ipv4Addr::LOCALHOST.into();
@@ -157,12 +162,11 @@ pub async fn start(dir: &Path) -> Result<()> {
     println!("logs:      each node's log file above; RUST_LOG or log.level sets the detail");
     println!("try:       cairn query status --rpc http://{rpc_host}:{}", net.nodes[0].ports.jsonrpc);
     println!("stop:      Ctrl-C");
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     let mut reported = vec![false; net.nodes.len()];
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
+            _ = int.recv() => break,
             _ = term.recv() => break,
             _ = tick.tick() => {
                 for (i, n) in net.nodes.iter_mut().enumerate() {
