@@ -136,9 +136,12 @@ impl Actor {
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })) => {
                 self.on_identified(peer_id, &info.listen_addrs)
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event { connection, result, .. })) => match result {
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event { peer, connection, result })) => match result {
                 Ok(_) => self.liveness.answered(connection, Instant::now()),
-                Err(ping::Failure::Unsupported) => self.liveness.forget(connection),
+                Err(ping::Failure::Unsupported) => {
+                    let judged = self.liveness.unsupported(connection);
+                    tracing::info!(?connection, %peer, judged, "ping unsupported on a connection");
+                }
                 Err(_) => {} // judged by `liveness` from the answers alone
             },
             SwarmEvent::ConnectionEstablished { peer_id, connection_id, endpoint, num_established, .. } => {
