@@ -3,8 +3,9 @@
 //! the node's key cache, as for a validator's clients), and ed25519-zebra's batch on the same
 //! 256, which verifies by the same equation but decompresses every signer's key each time.
 use bytes::Bytes;
+use cairn_benches::mempool_fixtures::RawBatchInputs;
 use cairn_benches::signed_transfers;
-use cairn_proto::{SignatureDomain, UncheckedTx};
+use cairn_proto::UncheckedTx;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 
 fn crypto(c: &mut Criterion) {
@@ -33,23 +34,9 @@ fn crypto(c: &mut Criterion) {
             )
         });
     }
-    let items: Vec<(ed25519_zebra::VerificationKeyBytes, ed25519_zebra::Signature, Vec<u8>)> = decoded[..256]
-        .iter()
-        .map(|u| {
-            let key = ed25519_zebra::VerificationKeyBytes::from(u.body.sender.0);
-            (key, ed25519_zebra::Signature::from_bytes(&u.signature.0), SignatureDomain::Tx.message(&u.body_bytes))
-        })
-        .collect();
+    let zebra = RawBatchInputs::of(&raw[..256]);
     g.throughput(Throughput::Elements(256));
-    g.bench_function("zebra_batch_256", |b| {
-        b.iter(|| {
-            let mut batch = ed25519_zebra::batch::Verifier::new();
-            for (k, s, m) in &items {
-                batch.queue((*k, *s, m.as_slice()));
-            }
-            batch.verify(rand::thread_rng()).unwrap()
-        })
-    });
+    g.bench_function("zebra_batch_256", |b| b.iter(|| assert!(zebra.verify_as_one_batch())));
     g.finish();
 }
 

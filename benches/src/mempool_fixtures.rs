@@ -101,12 +101,19 @@ impl RawBatchInputs {
     /// rayon chunks of the mempool's size, without the node's decoding, checks and admission.
     pub fn verify(&self) -> bool {
         let chunks = self.msgs.par_chunks(VERIFY_CHUNK).zip(self.sigs.par_chunks(VERIFY_CHUNK));
-        chunks.zip(self.keys.par_chunks(VERIFY_CHUNK)).all(|((msgs, sigs), keys)| {
-            let mut batch = ed25519_zebra::batch::Verifier::new();
-            for ((m, s), k) in msgs.iter().zip(sigs).zip(keys) {
-                batch.queue((ed25519_zebra::VerificationKeyBytes::from(*k), *s, m.as_slice()));
-            }
-            batch.verify(rand::thread_rng()).is_ok()
-        })
+        chunks.zip(self.keys.par_chunks(VERIFY_CHUNK)).all(|((msgs, sigs), keys)| zebra_batch(msgs, sigs, keys))
     }
+
+    /// All of them as one `ed25519_zebra` batch, on the calling thread.
+    pub fn verify_as_one_batch(&self) -> bool {
+        zebra_batch(&self.msgs, &self.sigs, &self.keys)
+    }
+}
+
+fn zebra_batch(msgs: &[Vec<u8>], sigs: &[ed25519_zebra::Signature], keys: &[[u8; 32]]) -> bool {
+    let mut batch = ed25519_zebra::batch::Verifier::new();
+    for ((m, s), k) in msgs.iter().zip(sigs).zip(keys) {
+        batch.queue((ed25519_zebra::VerificationKeyBytes::from(*k), *s, m.as_slice()));
+    }
+    batch.verify(rand::thread_rng()).is_ok()
 }

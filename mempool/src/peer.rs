@@ -18,20 +18,15 @@
 //! each nonce below *its* committed nonce plus one window, and one block can move an account's
 //! nonce on by up to a window (a block takes from pending txs, at most a window per sender).
 //! So an author a height ahead of us, as every node is now and then while blocks drain a
-//! backlog, sends nonces up to two windows past ours: just past one window was honest gossip,
-//! and counting it got honest validators banned after every partition healed (the fault
-//! suite's `long_partitions`, seed 23406: batches of nonces 64–127 ahead, from the side whose
-//! proposals had just committed a full window per sender). `caught_up` in the node keeps us
-//! from judging at all while we are further behind.
+//! backlog, sends nonces up to two windows past ours, in bulk after a partition heals.
+//! `caught_up` in the node keeps us from judging at all while we are further behind.
 //!
 //! Not waste, because honest nodes send them in bulk:
 //! - transactions we already hold: an honest node gossips again what a client resubmitted to
-//!   it after another node failed (the fault suite's kill -9 runs got honest validators banned
-//!   that way);
+//!   it after another node failed;
 //! - nonces already used: the same resubmitted txs once either copy is committed, and what a
 //!   validator that was behind (resyncing after a wipe, frozen) admitted against its stale
-//!   state; counting them got a wiped validator banned by every peer as it rejoined (a CI run
-//!   of 3 Dec, `faults::quick` seed 21456).
+//!   state.
 //!
 //! Both cost us one lookup each, before any signature check, and the network caps how many
 //! batches wait for us.

@@ -86,10 +86,9 @@ fn score_params(topics: &[IdentTopic]) -> PeerScoreParams {
         // P7 off. Its inputs are IWANT requests a peer did not answer within 3 s (counted per
         // message) and GRAFTs within a prune backoff, and an honest peer makes both in bulk when
         // a link is cut: every message asked for in the last IWANT before the cut is a broken
-        // promise. One 2|2 partition of the fault suite cost an honest validator -10 × 26² =
-        // -6760 (no rejected message, no complaint), far below the ban threshold. And a
-        // disconnected peer's score is frozen for `retain_score`, so each time its ban expired
-        // it was banned again at once, for ten minutes. The attack P7 answers, IHAVE spam that
+        // promise, so 26 of them cost −10 × 26² = −6760, far below the ban threshold, with no
+        // message rejected. And a disconnected peer's score is frozen for `retain_score`, so a
+        // ban would be renewed at each expiry for ten minutes. The attack P7 answers, IHAVE spam that
         // wastes our IWANTs, is bounded already (`max_ihave_length`, `max_ihave_messages` per
         // heartbeat); what a peer actually sends is judged by P4 and the node's complaints.
         behaviour_penalty_weight: 0.0,

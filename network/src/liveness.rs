@@ -10,56 +10,59 @@
 //! (block sync then waited on it for 26 s after the heal, node README), and whether this path
 //! is how is not known yet.
 use libp2p::swarm::ConnectionId;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
+
+/// What is known of one watched connection.
+struct Watch {
+    /// Its last answer, or when it was established.
+    last: Instant,
+    /// Whether it ever answered a ping.
+    answered: bool,
+}
 
 pub(crate) struct Liveness {
     timeout: Duration,
-    last_answer: HashMap<ConnectionId, Instant>,
-    /// Connections that answered at least one ping.
-    answered_once: HashSet<ConnectionId>,
+    watched: HashMap<ConnectionId, Watch>,
 }
 
 impl Liveness {
     pub fn new(timeout: Duration) -> Self {
-        Liveness { timeout, last_answer: HashMap::new(), answered_once: HashSet::new() }
+        Liveness { timeout, watched: HashMap::new() }
     }
 
     pub fn established(&mut self, id: ConnectionId, now: Instant) {
-        self.last_answer.insert(id, now);
+        self.watched.insert(id, Watch { last: now, answered: false });
     }
 
     pub fn answered(&mut self, id: ConnectionId, now: Instant) {
-        if let Some(t) = self.last_answer.get_mut(&id) {
-            *t = now;
-            self.answered_once.insert(id);
+        if let Some(w) = self.watched.get_mut(&id) {
+            *w = Watch { last: now, answered: true };
         }
     }
 
     /// Ping is unsupported on the connection: no verdict on it, unless it answered before.
     /// Returns whether it is still judged.
     pub fn unsupported(&mut self, id: ConnectionId) -> bool {
-        if self.answered_once.contains(&id) {
+        if self.watched.get(&id).is_some_and(|w| w.answered) {
             return true;
         }
-        self.last_answer.remove(&id);
+        self.forget(id);
         false
     }
 
     /// The connection is closed.
     pub fn forget(&mut self, id: ConnectionId) {
-        self.last_answer.remove(&id);
-        self.answered_once.remove(&id);
+        self.watched.remove(&id);
     }
 
     /// Connections silent for longer than the timeout; each is reported once.
     pub fn dead(&mut self, now: Instant) -> Vec<ConnectionId> {
         let timeout = self.timeout;
         let dead: Vec<ConnectionId> =
-            self.last_answer.iter().filter(|(_, t)| now.duration_since(**t) > timeout).map(|(id, _)| *id).collect();
+            self.watched.iter().filter(|(_, w)| now.duration_since(w.last) > timeout).map(|(id, _)| *id).collect();
         for id in &dead {
-            self.last_answer.remove(id);
-            self.answered_once.remove(id);
+            self.forget(*id);
         }
         dead
     }

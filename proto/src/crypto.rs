@@ -164,7 +164,7 @@ fn public_key(a: &Address) -> Result<PublicKey, VerifyError> {
 /// `R` and `s` of a signature: `R` any encoding of a point, `s` canonical (below `l`).
 fn split(sig: &Signature) -> Result<(EdwardsPoint, Scalar), VerifyError> {
     let (r, s) = sig.0.split_at(32);
-    let r = CompressedEdwardsY::from_slice(r).ok().and_then(|r| r.decompress());
+    let r = CompressedEdwardsY(r.try_into().expect("32 bytes")).decompress();
     let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s.try_into().expect("32 bytes")));
     r.zip(s).ok_or(VerifyError::BadSignature)
 }
@@ -206,7 +206,8 @@ pub fn verify_batch(items: &[BatchItem<'_>]) -> Result<(), VerifyError> {
     let mut b_coeff = Scalar::ZERO;
     let (mut r_coeffs, mut rs) = (Vec::with_capacity(items.len()), Vec::with_capacity(items.len()));
     let (mut a_coeffs, mut keys) = (Vec::<Scalar>::new(), Vec::<EdwardsPoint>::new());
-    let mut signer_at: HashMap<[u8; 32], usize> = HashMap::with_capacity(items.len());
+    let mut signer_at: HashMap<[u8; 32], usize, foldhash::fast::RandomState> =
+        HashMap::with_capacity_and_hasher(items.len(), Default::default());
     for &(signer, msg, sig) in items {
         let key = public_key(signer).map_err(|_| VerifyError::BadSignature)?;
         let (r, s) = split(sig)?;

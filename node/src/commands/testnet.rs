@@ -129,9 +129,9 @@ impl std::fmt::Display for Host {
 
 /// Runs every node of `dir` until Ctrl-C or SIGTERM, then stops them all.
 pub async fn start(dir: &Path) -> Result<()> {
-    // The handlers go in before any node starts. They used to go in after the endpoints were
-    // printed, and a SIGTERM sent on reading that output (as the CLI test does; one CI run)
-    // killed this process by the default action before it could stop its nodes.
+    // The handlers go in before any node starts: a SIGTERM sent as soon as the endpoints are
+    // printed (as the CLI test does) must stop the nodes, not kill this process by the default
+    // action and leave them running.
     use tokio::signal::unix::{signal, SignalKind};
     let (mut term, mut int) = (signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?);
     let homes = TestnetLayout::discover(dir)?;
