@@ -27,7 +27,9 @@ impl Net {
     fn height(&mut self) {
         self.height += 1;
         let h = self.height;
-        let mut queue: VecDeque<(usize, Input)> = (0..4).map(|i| (i, Input::StartHeight { height: h })).collect();
+        let mut queue: VecDeque<(usize, Input)> = (0..4)
+            .map(|i| (i, Input::StartHeight { height: h, validators: self.nodes[i].validators().clone() }))
+            .collect();
         let mut decided = 0;
         while let Some((i, input)) = queue.pop_front() {
             for out in self.nodes[i].handle(input) {
@@ -51,6 +53,7 @@ impl Net {
                             tx_root: Hash::ZERO,
                             state_root: Hash::ZERO,
                             tx_count: 0,
+                            next_validators_hash: cairn_proto::Hash::ZERO,
                         };
                         queue.push_back((i, Input::ProposeBlock { height, round, block: Block::new(header, vec![]) }));
                     }

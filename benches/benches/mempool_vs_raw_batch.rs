@@ -84,8 +84,7 @@ fn compare(rounds: u64, first_seed: u64) -> Vec<(Spent, Spent)> {
 /// Commits the round's txs, as a node's pool sees between blocks: the next round admits into a
 /// pool that has been running, not a new one.
 fn commit_all(p: &cairn_mempool::Mempool, txs: &[cairn_proto::VerifiedTx]) {
-    let touched: Vec<_> =
-        txs.iter().map(|t| (t.sender(), cairn_proto::Account { balance: u64::MAX / 2, nonce: 1 })).collect();
+    let touched: Vec<_> = txs.iter().map(|t| (t.sender(), cairn_proto::Account::new(u64::MAX / 2, 1))).collect();
     p.on_commit(txs, &touched);
     assert_eq!(p.status().size, 0);
 }

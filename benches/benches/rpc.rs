@@ -44,8 +44,8 @@ impl NodeApi for Stub {
     fn block(&self, _: Option<u64>) -> Option<BlockInfo> {
         None
     }
-    fn validators(&self) -> Vec<Validator> {
-        Vec::new()
+    fn validators(&self, _: Option<u64>) -> Option<Vec<Validator>> {
+        Some(Vec::new())
     }
     fn account(&self, address: &Address, _: Option<u64>, _: bool) -> Result<AccountInfo, ApiError> {
         Ok(AccountInfo {

@@ -89,6 +89,7 @@ impl Fixture {
             tx_root: Hash::ZERO,
             state_root: self.state.state_root(),
             tx_count: 0,
+            next_validators_hash: cairn_proto::Hash::ZERO,
         };
         let block = Block::new(header, txs);
         let certificate = Certificate { height, round: 0, block_hash: block.hash(), signatures: vec![] };
@@ -166,7 +167,7 @@ fn reads_and_proofs(c: &mut Criterion) {
 
 /// The tree alone: one block's 20k account updates applied to trees of growing size.
 fn tree_apply(c: &mut Criterion) {
-    let leaf = |i: u64, balance: u64| Leaf::new(key_of(&synthetic(i)), &Account { balance, nonce: 0 });
+    let leaf = |i: u64, balance: u64| Leaf::new(key_of(&synthetic(i)), &Account::new(balance, 0));
     let sorted = |mut v: Vec<Leaf>| {
         v.sort_by_key(|l| l.key);
         v.dedup_by_key(|l| l.key);

@@ -19,7 +19,7 @@ pub fn cpu_time(clock: rustix::time::ClockId) -> Duration {
 pub struct Rich;
 impl AccountSource for Rich {
     fn account(&self, _: &Address) -> Account {
-        Account { balance: u64::MAX / 2, nonce: 0 }
+        Account::new(u64::MAX / 2, 0)
     }
 }
 

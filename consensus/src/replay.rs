@@ -46,7 +46,7 @@ impl Consensus {
     /// (L36), with the others' prevotes of its polka: after a crash we must still hold the block we are locked on, to re-propose it, and the
     /// polka that makes the others accept the re-proposal (L28).
     pub(crate) fn log_valid_block(&mut self, round: u32, hash: Hash) {
-        if self.key.is_none() {
+        if self.signer().is_none() {
             return;
         }
         // A late polka (see `late_polka`) may be for a block this node got in a later round's
@@ -71,7 +71,7 @@ impl Consensus {
 
     /// Logs another validator's vote once (validators only: an observer never re-proposes).
     pub(crate) fn log_seen(&mut self, v: &Vote) {
-        if self.key.is_some() && self.logged_votes.insert((v.validator, v.round, v.kind)) {
+        if self.signer().is_some() && self.logged_votes.insert((v.validator, v.round, v.kind)) {
             self.out.push(Output::WalAppend(WalEntry::SeenVote(v.clone())));
         }
     }

@@ -35,9 +35,12 @@ pub(crate) enum Once {
 pub struct Consensus {
     pub(crate) config: ConsensusConfig,
     pub(crate) chain_id: String,
+    /// The set that signs the current height (given by each `StartHeight`).
     pub(crate) validators: ValidatorSet,
-    /// Our key, if we are in the validator set (otherwise we only observe).
+    /// Our key, if we have one; it signs only at heights whose set holds it (`is_validator`).
     pub(crate) key: Option<Keypair>,
+    /// Whether `key` is in the current height's set.
+    pub(crate) is_validator: bool,
     /// No signature below this height: set from the signing-state file kept apart from the
     /// data, when the WAL cannot say what was signed there (a wiped or restored data dir).
     pub(crate) sign_from_height: u64,
@@ -64,14 +67,15 @@ pub struct Consensus {
 }
 
 impl Consensus {
-    /// `key: None` = a non-validating observer (follows, never signs). A key that is not in
-    /// `validators` also only observes. Nothing happens before `Input::StartHeight`.
+    /// `key: None` = a non-validating observer (follows, never signs). At a height whose set
+    /// does not hold the key, it also only observes. `validators` is the set of the first
+    /// height; nothing happens before `Input::StartHeight`.
     pub fn new(config: ConsensusConfig, chain_id: String, validators: ValidatorSet, key: Option<Keypair>) -> Self {
-        let key = key.filter(|k| validators.power_of(&k.address()) > 0);
         Consensus {
             config,
             chain_id,
             votes: VoteKeeper::new(validators.total_power()),
+            is_validator: key.as_ref().is_some_and(|k| validators.power_of(&k.address()) > 0),
             validators,
             key,
             sign_from_height: 0,
@@ -117,9 +121,17 @@ impl Consensus {
     pub fn step(&self) -> Step {
         self.step
     }
-    /// Our validator address, or `None` for an observer.
+    /// Our validator address at the current height, or `None` for an observer.
     pub fn address(&self) -> Option<Address> {
-        self.key.as_ref().map(Keypair::address)
+        self.signer().map(Keypair::address)
+    }
+    /// Our key, if the current height's set holds it.
+    pub(crate) fn signer(&self) -> Option<&Keypair> {
+        self.key.as_ref().filter(|_| self.is_validator)
+    }
+    /// The set that signs the current height.
+    pub fn validators(&self) -> &ValidatorSet {
+        &self.validators
     }
     /// The Tendermint lock (`lockedRound_p`, `id(lockedValue_p)`), if any.
     pub fn locked(&self) -> Option<(u32, Hash)> {
@@ -156,7 +168,7 @@ impl Consensus {
     #[must_use]
     pub fn handle(&mut self, input: Input) -> Vec<Output> {
         match input {
-            Input::StartHeight { height } => self.start_height(height),
+            Input::StartHeight { height, validators } => self.start_height(height, validators),
             Input::Replay(entry) => self.replay(entry),
             input if self.step != Step::Commit => {
                 if self.replay_pending {
@@ -177,13 +189,15 @@ impl Consensus {
         std::mem::take(&mut self.out)
     }
 
-    fn start_height(&mut self, height: u64) {
+    fn start_height(&mut self, height: u64, validators: ValidatorSet) {
         // Never restart a height: its signing log would be lost, and with it the guarantee
         // of never signing twice. (A new process starts at height 0, below any real height.)
         if height <= self.height {
             return;
         }
         self.height = height;
+        self.is_validator = self.key.as_ref().is_some_and(|k| validators.power_of(&k.address()) > 0);
+        self.validators = validators;
         self.locked = None;
         self.valid = None;
         self.proposals.clear();
@@ -219,7 +233,7 @@ impl Consensus {
     }
 
     fn is_proposer(&self, round: u32) -> bool {
-        self.key.as_ref().is_some_and(|k| self.validators.proposer(self.height, round).address == k.address())
+        self.signer().is_some_and(|k| self.validators.proposer(self.height, round).address == k.address())
     }
 
     pub(crate) fn block_by_hash(&self, hash: &Hash) -> Option<&Block> {
@@ -236,7 +250,7 @@ impl Consensus {
         if !self.may_sign() {
             return;
         }
-        let Some(key) = &self.key else { return };
+        let Some(key) = self.key.as_ref().filter(|_| self.is_validator) else { return };
         let signed = self.own.sign_proposal(key, &self.chain_id, self.height, self.round, pol_round, block);
         let proposal = match signed {
             Signed::New(p) => {
@@ -273,7 +287,7 @@ impl Consensus {
         if !self.may_sign() {
             return None;
         }
-        let key = self.key.as_ref()?;
+        let key = self.key.as_ref().filter(|_| self.is_validator)?;
         let vote = match self.own.sign_vote(key, &self.chain_id, self.height, self.round, kind, value) {
             Signed::New(v) => {
                 self.out.push(Output::WalAppend(WalEntry::Vote(v.clone())));

@@ -1,7 +1,7 @@
 //! The state machine's vocabulary: configuration, the inputs the node feeds in and the outputs
 //! it must carry out. Nothing here does I/O; time only appears as durations to wait.
 use crate::wal::WalEntry;
-use cairn_proto::{Block, Certificate, ConsensusMessage, DuplicateVoteEvidence, Proposal, Vote};
+use cairn_proto::{Block, Certificate, ConsensusMessage, DuplicateVoteEvidence, Proposal, ValidatorSet, Vote};
 use std::time::Duration;
 
 /// Round timeouts. The timeout of step `s` in round `r` is `timeout_s + r * timeout_delta`, so
@@ -89,9 +89,11 @@ pub struct Timeout {
 pub enum Input {
     /// Begin deciding `height` (the node calls this at start with latest_height+1 and after
     /// every commit, including commits learnt by block sync). Messages for other heights are
-    /// ignored (the node buffers future ones and feeds them after this).
+    /// ignored (the node buffers future ones and feeds them after this). `validators` is the
+    /// set that signs `height` (it changes with stakes: `cairn_proto::staking`).
     StartHeight {
         height: u64,
+        validators: ValidatorSet,
     },
     /// Re-feed the WAL entries read at startup for this height, in order, right after
     /// `StartHeight`. They are only recorded; the restored round, step and lock take effect

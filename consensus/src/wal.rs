@@ -118,6 +118,7 @@ mod tests {
             tx_root: Hash::ZERO,
             state_root: Hash([3; 32]),
             tx_count: 0,
+            next_validators_hash: cairn_proto::Hash::ZERO,
         };
         Block::new(header, vec![])
     }

@@ -6,9 +6,9 @@
 use crate::future::{height_and_signer, FutureBuffer};
 use crate::signing::{first_signable_height, SignPoint};
 use crate::sync::SyncedBlocks;
-use crate::{BlockRules, EngineConfig, EngineError, Host, Timer, Tip};
+use crate::{BlockRules, EngineConfig, EngineError, Host, Signers, Timer, Tip};
 use cairn_consensus::{Consensus, Input, Output, WalEntry};
-use cairn_proto::{Address, CertifiedBlock, ConsensusMessage, ValidatorSet};
+use cairn_proto::{CertifiedBlock, ConsensusMessage};
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -42,8 +42,7 @@ pub struct Engine<H: Host> {
     consensus: Consensus,
     cfg: EngineConfig,
     chain_id: String,
-    validators: ValidatorSet,
-    me: Option<Address>,
+    signers: Signers,
     tip: Tip,
     future: FutureBuffer,
     last_sync_request_ms: Option<u64>,
@@ -51,17 +50,17 @@ pub struct Engine<H: Host> {
 }
 
 impl<H: Host> Engine<H> {
-    /// An engine on top of `tip` (the store's latest block). `consensus` must be fresh (height 0)
-    /// and for the same chain and validators. Nothing happens before `start`.
-    pub fn new(host: H, consensus: Consensus, cfg: EngineConfig, validators: ValidatorSet, tip: Tip) -> Self {
-        let future = FutureBuffer::new(cfg.future_buffer_bytes, cfg.future_buffer_messages, validators.len());
+    /// An engine on top of `tip` (the store's latest block), with the sets that sign the two
+    /// heights after it. `consensus` must be fresh (height 0) and for the same chain. Nothing
+    /// happens before `start`.
+    pub fn new(host: H, consensus: Consensus, cfg: EngineConfig, signers: Signers, tip: Tip) -> Self {
+        let future = FutureBuffer::new(cfg.future_buffer_bytes, cfg.future_buffer_messages, signers.current.len());
         Engine {
-            me: consensus.address(),
             chain_id: consensus.chain_id().to_string(),
             host,
             consensus,
             cfg,
-            validators,
+            signers,
             tip,
             future,
             last_sync_request_ms: None,
@@ -83,7 +82,8 @@ impl<H: Host> Engine<H> {
             self.consensus.refuse_signing_below(floor);
         }
         self.saved_sign = saved;
-        let mut out = self.consensus.handle(Input::StartHeight { height });
+        let validators = self.signers.current.clone();
+        let mut out = self.consensus.handle(Input::StartHeight { height, validators });
         let mut replayed = 0;
         for entry in wal.into_iter().filter(|e| e.height() == height) {
             // A kill between the WAL append and the signing state leaves the state behind a
@@ -119,6 +119,10 @@ impl<H: Host> Engine<H> {
     pub fn tip(&self) -> &Tip {
         &self.tip
     }
+    /// The sets that sign the two heights after the tip.
+    pub fn signers(&self) -> &Signers {
+        &self.signers
+    }
 
     pub fn held(&self) -> Held {
         let (future_messages, future_bytes) = self.future.held();
@@ -127,7 +131,7 @@ impl<H: Host> Engine<H> {
     }
 
     fn rules(&self) -> BlockRules<'_> {
-        BlockRules { chain_id: &self.chain_id, tip: &self.tip, validators: &self.validators, cfg: &self.cfg }
+        BlockRules { chain_id: &self.chain_id, tip: &self.tip, signers: &self.signers, cfg: &self.cfg }
     }
 
     /// Current height: to the state machine. Later heights: kept (the near ones, within the
@@ -184,7 +188,7 @@ impl<H: Host> Engine<H> {
 
     /// The proposer's block for (height, round): the pool's best txs on the tip, our clock.
     fn build(&mut self, height: u64, round: u32) -> Vec<Output> {
-        let Some(me) = self.me else { return Vec::new() };
+        let Some(me) = self.consensus.address() else { return Vec::new() };
         if height != self.consensus.height() {
             return Vec::new();
         }
@@ -254,14 +258,33 @@ impl<H: Host> Engine<H> {
         if height != self.tip.height + 1 {
             return Ok(Vec::new()); // committed already (sync and consensus raced)
         }
+        // Our own execution decided the next set; the certified header must say the same.
+        let (header, ours) = (cb.block.header.next_validators_hash, self.signers.next.hash());
+        if header != ours {
+            return Err(EngineError::ValidatorSetDiverged {
+                height,
+                header: header.to_string(),
+                ours: ours.to_string(),
+            });
+        }
         let committed = self.host.commit(&cb)?;
         self.host.committed(&cb.block.txs, &committed.touched);
         self.tip = committed.tip;
+        if committed.later_set != self.signers.next {
+            tracing::info!(
+                from_height = height + 2,
+                validators = committed.later_set.len(),
+                total_power = committed.later_set.total_power(),
+                "validator set changes"
+            );
+        }
+        self.signers.advance(committed.later_set);
         tracing::info!(height, txs = cb.block.txs.len(), hash = %self.tip.hash, "committed");
         self.host.on_commit(&self.tip, &cb);
         self.host.on_progress();
         self.host.reset()?;
-        let mut out = self.consensus.handle(Input::StartHeight { height: height + 1 });
+        let validators = self.signers.current.clone();
+        let mut out = self.consensus.handle(Input::StartHeight { height: height + 1, validators });
         for m in self.future.take(height + 1) {
             out.extend(self.feed(m));
         }

@@ -11,6 +11,10 @@ pub enum EngineError {
     Wal(String),
     #[error("signing state: {0}")]
     SignState(String),
+    /// A committed block's header names another next validator set than this node's own
+    /// execution decided: its state diverged from the chain's (or the chain is broken).
+    #[error("block {height} commits to validator set {header} for the next height, ours is {ours}")]
+    ValidatorSetDiverged { height: u64, header: String, ours: String },
 }
 
 /// Why a proposed block may not extend the tip (Tendermint's `valid(v)` is false).
@@ -24,6 +28,8 @@ pub enum InvalidBlock {
     Parent { got: String, tip: String },
     #[error("state root {got} is not ours {ours}")]
     StateRoot { got: String, ours: String },
+    #[error("next validator set hash {got} is not ours {ours}")]
+    NextValidators { got: String, ours: String },
     #[error("header proposer {0} is not a validator")]
     ProposerNotValidator(String),
     #[error("a fresh proposal's header names {header} as proposer, but {signer} signed it")]

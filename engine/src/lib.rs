@@ -13,6 +13,6 @@ pub use config::EngineConfig;
 pub use engine::{Engine, Event, Held};
 pub use error::{EngineError, InvalidBlock, SyncError};
 pub use future::Refused;
-pub use ports::{Clock, Committed, Host, Journal, Network, Observer, Pool, Store, Timer, Tip};
+pub use ports::{Clock, Committed, Host, Journal, Network, Observer, Pool, Signers, Store, Timer, Tip};
 pub use rules::BlockRules;
 pub use signing::{first_signable_height, SignPoint};

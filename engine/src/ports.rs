@@ -6,7 +6,7 @@
 use crate::{EngineError, SignPoint};
 use cairn_consensus::{Timeout, WalEntry};
 use cairn_proto::{
-    Account, Address, CertifiedBlock, ConsensusMessage, DuplicateVoteEvidence, Hash, Proposal, VerifiedTx,
+    Account, Address, CertifiedBlock, ConsensusMessage, DuplicateVoteEvidence, Hash, Proposal, ValidatorSet, VerifiedTx,
 };
 use std::time::Duration;
 
@@ -23,12 +23,37 @@ pub struct Tip {
     pub timestamp_ms: u64,
 }
 
-/// What a commit changed, for the pool.
+/// The validator sets the engine needs: those that sign the two heights after the tip (the
+/// stakes of block h decide the set of h + 2, so both are known once the tip is committed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signers {
+    /// Signs `tip + 1`, the height being decided.
+    pub current: ValidatorSet,
+    /// Signs `tip + 2`: the next header's `next_validators_hash` commits to it.
+    pub next: ValidatorSet,
+}
+
+impl Signers {
+    /// Both heights signed by one set (a chain whose set never changes, as at genesis).
+    pub fn fixed(set: ValidatorSet) -> Self {
+        Signers { current: set.clone(), next: set }
+    }
+
+    /// The sets after committing one more block, whose stakes decided `later` (the set of the
+    /// height after `next`'s).
+    pub fn advance(&mut self, later: ValidatorSet) {
+        self.current = std::mem::replace(&mut self.next, later);
+    }
+}
+
+/// What a commit changed, for the pool and the validator sets.
 #[derive(Clone, Debug)]
 pub struct Committed {
     pub tip: Tip,
     /// Accounts the block touched, with their values after it.
     pub touched: Vec<(Address, Account)>,
+    /// The set that signs `tip.height + 2`, which this block's stakes decided.
+    pub later_set: ValidatorSet,
 }
 
 /// The block and state store.

@@ -12,14 +12,15 @@
 //! its header proposer need only be a validator. (Requiring the re-proposer there halted the
 //! chain for good once the original proposer crashed while one validator was locked on its
 //! block: nobody could ever re-propose it.)
-use crate::{EngineConfig, InvalidBlock, Tip};
-use cairn_proto::{Address, Block, Header, Proposal, ValidatorSet, VerifiedTx};
+use crate::{EngineConfig, InvalidBlock, Signers, Tip};
+use cairn_proto::{Address, Block, Header, Proposal, VerifiedTx};
 
 /// What a block is checked against.
 pub struct BlockRules<'a> {
     pub chain_id: &'a str,
     pub tip: &'a Tip,
-    pub validators: &'a ValidatorSet,
+    /// The sets that sign the block (`current`) and the one after it (`next`).
+    pub signers: &'a Signers,
     pub cfg: &'a EngineConfig,
 }
 
@@ -35,6 +36,7 @@ impl BlockRules<'_> {
             tx_root: cairn_proto::Hash::ZERO,
             state_root: self.tip.state_root,
             tx_count: 0,
+            next_validators_hash: self.signers.next.hash(),
         };
         Block::new(header, txs)
     }
@@ -59,7 +61,14 @@ impl BlockRules<'_> {
                 ours: self.tip.state_root.to_string(),
             });
         }
-        if self.validators.power_of(&h.proposer) == 0 {
+        let next = self.signers.next.hash();
+        if h.next_validators_hash != next {
+            return Err(InvalidBlock::NextValidators {
+                got: h.next_validators_hash.to_string(),
+                ours: next.to_string(),
+            });
+        }
+        if self.signers.current.power_of(&h.proposer) == 0 {
             return Err(InvalidBlock::ProposerNotValidator(h.proposer.to_string()));
         }
         if fresh && h.proposer != p.proposer {
@@ -103,15 +112,15 @@ impl BlockRules<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cairn_proto::{Hash, Keypair, Validator};
+    use cairn_proto::{Hash, Keypair, Validator, ValidatorSet};
 
     const NOW: u64 = 1_000_000;
 
-    fn setup() -> (Vec<Keypair>, ValidatorSet, Tip) {
+    fn setup() -> (Vec<Keypair>, Signers, Tip) {
         let keys: Vec<Keypair> = (1..=4).map(|i| Keypair::from_seed([i; 32])).collect();
         let set = ValidatorSet::new(keys.iter().map(|k| Validator { address: k.address(), power: 1 }).collect());
         let tip = Tip { height: 4, hash: Hash([4; 32]), state_root: Hash([5; 32]), timestamp_ms: NOW - 5_000 };
-        (keys, set.unwrap(), tip)
+        (keys, Signers::fixed(set.unwrap()), tip)
     }
 
     fn proposal(rules: &BlockRules<'_>, builder: &Keypair, signer: &Keypair, pol: Option<u32>, time: u64) -> Proposal {
@@ -123,7 +132,7 @@ mod tests {
     fn a_reproposal_keeps_the_original_proposer_a_fresh_one_may_not() {
         let (keys, validators, tip) = setup();
         let cfg = EngineConfig::default();
-        let rules = BlockRules { chain_id: "c", tip: &tip, validators: &validators, cfg: &cfg };
+        let rules = BlockRules { chain_id: "c", tip: &tip, signers: &validators, cfg: &cfg };
         assert_eq!(rules.check(&proposal(&rules, &keys[0], &keys[0], None, NOW), NOW), Ok(()));
         // Re-proposed by another validator: its header still names the first proposer.
         assert_eq!(rules.check(&proposal(&rules, &keys[0], &keys[1], Some(0), NOW), NOW), Ok(()));
@@ -138,7 +147,7 @@ mod tests {
     fn block_time_is_bounded_on_both_sides() {
         let (keys, validators, tip) = setup();
         let cfg = EngineConfig { max_clock_drift_ms: 1_000, max_clock_lag_ms: 3_000, ..EngineConfig::default() };
-        let rules = BlockRules { chain_id: "c", tip: &tip, validators: &validators, cfg: &cfg };
+        let rules = BlockRules { chain_id: "c", tip: &tip, signers: &validators, cfg: &cfg };
         let at = |time, pol| rules.check(&proposal(&rules, &keys[0], &keys[0], pol, time), NOW);
         assert_eq!(at(NOW + 1_000, None), Ok(()));
         assert!(matches!(at(NOW + 1_001, None), Err(InvalidBlock::TimeAhead { .. })));
@@ -148,5 +157,22 @@ mod tests {
         // `build` never stamps at or before the parent, whatever the clock says.
         let block = rules.build(vec![], keys[0].address(), tip.timestamp_ms - 10);
         assert_eq!(block.header.timestamp_ms, tip.timestamp_ms + 1);
+    }
+
+    #[test]
+    fn a_block_must_commit_to_our_next_validator_set() {
+        let (keys, mut signers, tip) = setup();
+        let cfg = EngineConfig::default();
+        let built = BlockRules { chain_id: "c", tip: &tip, signers: &signers, cfg: &cfg };
+        let p = proposal(&built, &keys[0], &keys[0], None, NOW);
+        assert_eq!(p.block.header.next_validators_hash, signers.next.hash());
+        // Our execution decided another next set (a validator joined): the block is refused.
+        let newcomer = Keypair::from_seed([9; 32]);
+        let joined = keys.iter().chain([&newcomer]);
+        signers.next =
+            ValidatorSet::new(joined.map(|k| Validator { address: k.address(), power: 1 }).collect()).unwrap();
+        let rules = BlockRules { chain_id: "c", tip: &tip, signers: &signers, cfg: &cfg };
+        let verdict = rules.check(&p, NOW);
+        assert!(matches!(verdict, Err(InvalidBlock::NextValidators { .. })), "{verdict:?}");
     }
 }

@@ -3,7 +3,14 @@
 //! any transaction signature (a certificate costs a few signature checks, a block's txs
 //! thousands: a peer sending junk is caught at the cheap step), and only a verified block makes
 //! the engine believe it is behind — a peer's claimed height alone proves nothing.
-use crate::SyncError;
+//!
+//! The set that signs each block: the syncing node knows the sets of the two heights after its
+//! tip (`Signers`), and each certified header commits to the set of the height after it
+//! (`next_validators_hash`). An answer is checked while that chain of hashes leads to a set we
+//! hold; at the first block signed by a set we have not seen yet (its stakes are in a block we
+//! have not executed) the answer is cut there, and the next request, made after the commits,
+//! goes on from it. Sets change rarely, so an answer is almost never cut.
+use crate::{Signers, SyncError};
 use cairn_proto::{pb, Block, Certificate, CertifiedBlock, Hash, Header, ValidatorSet, VerifiedTx};
 
 /// Where served blocks come from.
@@ -56,17 +63,28 @@ impl SyncedBlocks {
     }
 }
 
-/// Checks an answer to a request for blocks from `from_height`: order, each certificate
-/// (before the txs), then the txs, taking already-verified ones from `known` (the pool).
+/// Checks an answer to a request for blocks from `from_height`, whose sets (those of
+/// `from_height` and the height after) are `signers`: order, each certificate (before the
+/// txs), then the txs, taking already-verified ones from `known` (the pool). Blocks signed by
+/// a set not known yet are left out (see the module doc).
 pub fn verify_response(
     resp: pb::SyncResponse,
     from_height: u64,
     chain_id: &str,
-    validators: &ValidatorSet,
+    signers: &Signers,
     known: impl Fn(&Hash) -> Option<VerifiedTx>,
 ) -> Result<SyncedBlocks, SyncError> {
     let mut blocks = Vec::with_capacity(resp.blocks.len());
+    // The set of the block at hand, and the hash the certified chain says the next one has.
+    let mut set: &ValidatorSet = &signers.current;
+    let mut next_hash = None;
     for (index, cb) in resp.blocks.into_iter().enumerate() {
+        if let Some(hash) = next_hash {
+            match [&signers.current, &signers.next].into_iter().find(|s| s.hash() == hash) {
+                Some(known) => set = known,
+                None => break,
+            }
+        }
         let expected = from_height + index as u64;
         let decode = |reason: String| SyncError::Decode { index, reason };
         let block_pb = cb.block.ok_or_else(|| decode("no block".into()))?;
@@ -81,7 +99,8 @@ pub fn verify_response(
         if certificate.block_hash != header.hash() || certificate.height != expected {
             return Err(bad_cert("it is for another block".into()));
         }
-        certificate.verify(chain_id, validators).map_err(|e| bad_cert(e.to_string()))?;
+        certificate.verify(chain_id, set).map_err(|e| bad_cert(e.to_string()))?;
+        next_hash = Some(header.next_validators_hash);
         let block = Block::from_pb(block_pb, &known)
             .map_err(|e| SyncError::Transactions { height: expected, reason: e.to_string() })?;
         blocks.push(CertifiedBlock { block, certificate });

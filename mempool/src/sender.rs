@@ -10,7 +10,7 @@
 //! fill). Reap takes only ready transactions, eviction only the tail (highest nonce), so neither
 //! ever opens a gap in front of a ready transaction.
 use crate::{AdmitError, MempoolConfig};
-use cairn_proto::{Account, Address, TxAction, VerifiedTx};
+use cairn_proto::{Account, Address, VerifiedTx};
 use parking_lot::Mutex;
 use smallvec::SmallVec;
 use std::time::Instant;
@@ -64,10 +64,10 @@ pub(crate) fn check_nonce(nonce: u64, account_nonce: u64, window: u64) -> Result
     Ok(())
 }
 
-/// What the sender must be able to pay for `tx`: amount + fee (u128: cannot overflow).
+/// What the sender must be able to pay for `tx`: the amount sent or bonded plus the fee (u128:
+/// cannot overflow). An unbond costs only its fee (its stake comes back later).
 pub(crate) fn cost(tx: &VerifiedTx) -> u128 {
-    let TxAction::Transfer(t) = &tx.body().action;
-    u128::from(t.amount) + u128::from(tx.fee())
+    u128::from(tx.body().action.debit()) + u128::from(tx.fee())
 }
 
 pub(crate) struct SenderQueue {
@@ -231,7 +231,7 @@ impl SenderState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cairn_proto::{Keypair, Transfer, TxBody};
+    use cairn_proto::{Keypair, Transfer, TxAction, TxBody};
 
     fn entry(k: &Keypair, nonce: u64, fee: u64, amount: u64, seq: u64) -> Entry {
         let tx = TxBody {
@@ -259,7 +259,7 @@ mod tests {
     #[test]
     fn apply_account_drops_stale_then_unpayable_suffix() {
         let k = Keypair::from_seed([3; 32]);
-        let queue = SenderQueue::new(Account { balance: 1_000, nonce: 0 });
+        let queue = SenderQueue::new(Account::new(1_000, 0));
         let mut st = queue.state.lock();
         for n in 0..5 {
             assert!(st.check(&entry(&k, n, 0, 100, n).tx, &MempoolConfig::default()).is_ok());
@@ -267,7 +267,7 @@ mod tests {
         }
         assert_eq!(st.pending_cost, 500);
         // Nonce 2 committed; 250 left pays nonces 2 and 3 only.
-        let (stale, unpaid) = st.apply_account(Account { balance: 250, nonce: 2 });
+        let (stale, unpaid) = st.apply_account(Account::new(250, 2));
         assert_eq!(stale.iter().map(|e| e.tx.nonce()).collect::<Vec<_>>(), vec![0, 1]);
         assert_eq!(unpaid.iter().map(|e| e.tx.nonce()).collect::<Vec<_>>(), vec![4]);
         assert_eq!(st.pending_cost, 200);
@@ -278,7 +278,7 @@ mod tests {
     #[test]
     fn replacement_swaps_cost_and_remove_checks_the_key() {
         let k = Keypair::from_seed([4; 32]);
-        let queue = SenderQueue::new(Account { balance: 1_000, nonce: 0 });
+        let queue = SenderQueue::new(Account::new(1_000, 0));
         let mut st = queue.state.lock();
         let first = entry(&k, 0, 1, 10, 1);
         let better = entry(&k, 0, 2, 50, 2);

@@ -106,6 +106,10 @@ impl Actor {
                 self.swarm.behaviour_mut().gossipsub.set_application_score(&peer, score);
                 self.check_ban(peer);
             }
+            Command::Validators(sets) => {
+                self.validator_peers = crate::identity::validator_peers(&sets);
+                self.checker.validators = sets;
+            }
             Command::Shutdown => {}
         }
     }

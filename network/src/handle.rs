@@ -5,7 +5,7 @@ use crate::metrics::{DropKind, Metrics};
 use crate::validate::envelope;
 use crate::NetworkError;
 use bytes::Bytes;
-use cairn_proto::{pb, Address};
+use cairn_proto::{pb, Address, ValidatorSet};
 use libp2p::{Multiaddr, PeerId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -62,6 +62,7 @@ pub(crate) enum Command {
     Publish { data: Vec<u8> },
     Request { peer: PeerId, req: pb::SyncRequest, reply: oneshot::Sender<Result<pb::SyncResponse, NetworkError>> },
     Report { peer: PeerId, reason: &'static str },
+    Validators(Vec<ValidatorSet>),
     Shutdown,
 }
 
@@ -116,6 +117,12 @@ impl NetworkHandle {
         if self.inner.control.try_send(cmd).is_err() {
             self.inner.metrics.dropped(DropKind::OutboundQueueFull);
         }
+    }
+
+    /// The validator sets whose members may now sign consensus messages (the current height's
+    /// and the next), replacing those given before: gossip from anybody else is refused.
+    pub fn set_validators(&self, sets: Vec<ValidatorSet>) {
+        self.control(Command::Validators(sets));
     }
 
     /// Gossips a vote or proposal on the consensus topic.

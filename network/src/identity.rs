@@ -22,9 +22,10 @@ pub fn peer_id_of_address(address: &Address) -> Option<PeerId> {
     Some(identity::PublicKey::from(public).to_peer_id())
 }
 
-/// Peer id → validator address for every validator in the set.
-pub(crate) fn validator_peers(validators: &ValidatorSet) -> HashMap<PeerId, Address> {
-    validators.validators().iter().filter_map(|v| Some((peer_id_of_address(&v.address)?, v.address))).collect()
+/// Peer id → validator address for every validator in the sets.
+pub(crate) fn validator_peers(sets: &[ValidatorSet]) -> HashMap<PeerId, Address> {
+    let all = sets.iter().flat_map(|s| s.validators());
+    all.filter_map(|v| Some((peer_id_of_address(&v.address)?, v.address))).collect()
 }
 
 #[cfg(test)]

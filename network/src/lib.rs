@@ -93,7 +93,7 @@ pub async fn start(
         swarm,
         checker: validate::Checker {
             chain_id: chain_id.to_string(),
-            validators: validators.clone(),
+            validators: vec![validators.clone()],
             max_consensus_bytes: config.max_message_bytes,
             max_txs_bytes: config.max_tx_batch_bytes(),
         },
@@ -105,7 +105,7 @@ pub async fn start(
         peers: peers.clone(),
         listen: listen.clone(),
         listen_ready: Some(ready_tx),
-        validator_peers: identity::validator_peers(&validators),
+        validator_peers: identity::validator_peers(std::slice::from_ref(&validators)),
         metrics: metrics.clone(),
         dialer: dialer::Dialer::new(&config.bootstrap, local, config.reconnect_backoff_max),
         sync_max_blocks: config.sync_max_blocks,

@@ -28,7 +28,9 @@ pub(crate) enum Inbound {
 /// What the validator checks signatures against.
 pub(crate) struct Checker {
     pub chain_id: String,
-    pub validators: ValidatorSet,
+    /// The sets whose members may sign consensus messages now: those of the height being
+    /// decided and the next (a set changes with stakes; the node hands over each change).
+    pub validators: Vec<ValidatorSet>,
     /// Largest envelope accepted on the consensus topic.
     pub max_consensus_bytes: usize,
     /// Largest envelope accepted on the txs topic.
@@ -80,7 +82,7 @@ impl Checker {
     }
 
     fn known(&self, a: &Address) -> Result<(), RejectKind> {
-        if self.validators.power_of(a) == 0 {
+        if self.validators.iter().all(|set| set.power_of(a) == 0) {
             Err(RejectKind::UnknownValidator)
         } else {
             Ok(())
@@ -127,7 +129,12 @@ mod tests {
         .unwrap();
         (
             keys,
-            Checker { chain_id: "test".into(), validators: set, max_consensus_bytes: 1 << 20, max_txs_bytes: 1 << 20 },
+            Checker {
+                chain_id: "test".into(),
+                validators: vec![set],
+                max_consensus_bytes: 1 << 20,
+                max_txs_bytes: 1 << 20,
+            },
         )
     }
 
@@ -166,6 +173,7 @@ mod tests {
             tx_root: Hash([0; 32]),
             state_root: Hash([0; 32]),
             tx_count: 0,
+            next_validators_hash: cairn_proto::Hash::ZERO,
         };
         let p = Proposal::new_signed(&keys[2], "test", 1, 0, None, Block::new(header, vec![]));
         let mut pbp = p.to_pb();

@@ -248,31 +248,59 @@ pub enum TxCommand {
     #[command(after_help = "Example:
   cairn tx transfer --key alice.json --to 1111111111111111111111111111111111111111111111111111111111111111 --amount 5 --wait")]
     Transfer {
-        /// JSON-RPC endpoint of a node.
-        #[arg(long, default_value = "http://127.0.0.1:26601")]
-        rpc: String,
-        /// The sender's secret key: 64 hex characters or a key file.
-        #[arg(long)]
-        key: String,
+        #[command(flatten)]
+        common: TxArgs,
         /// Recipient address (64 hex characters).
         #[arg(long)]
         to: String,
         /// Amount to transfer.
         #[arg(long)]
         amount: u64,
-        /// Fee paid (burned).
-        #[arg(long, default_value_t = 1)]
-        fee: u64,
-        /// The sender's nonce [default: its current nonce, read over RPC].
-        #[arg(long)]
-        nonce: Option<u64>,
-        /// Chain id to sign for [default: the node's, read over RPC].
-        #[arg(long)]
-        chain_id: Option<String>,
-        /// Return only once the transaction is finalized (up to 60 s).
-        #[arg(long)]
-        wait: bool,
     },
+    /// Bond `amount` from the sender's balance: the sender's key becomes (or stays) a validator
+    /// two heights after the block that includes it, with power amount / 10^9.
+    #[command(after_help = "Example:
+  cairn tx stake --key testnet/node4/validator_key.json --amount 2000000000 --wait")]
+    Stake {
+        #[command(flatten)]
+        common: TxArgs,
+        /// Amount to bond (at least 10^9 in total to be a validator).
+        #[arg(long)]
+        amount: u64,
+    },
+    /// Start returning `amount` of bonded stake; it is paid back after the unbonding period.
+    #[command(after_help = "Example:
+  cairn tx unbond --key testnet/node4/validator_key.json --amount 2000000000 --wait")]
+    Unbond {
+        #[command(flatten)]
+        common: TxArgs,
+        /// Amount to unbond.
+        #[arg(long)]
+        amount: u64,
+    },
+}
+
+/// The arguments every `cairn tx` command shares: where to send, who signs, how to pay.
+#[derive(Args, Debug)]
+pub struct TxArgs {
+    /// JSON-RPC endpoint of a node.
+    #[arg(long, default_value = "http://127.0.0.1:26601")]
+    pub rpc: String,
+    /// The sender's secret key: 64 hex characters or a key file.
+    #[arg(long)]
+    pub key: String,
+    /// Fee paid (burned).
+    #[arg(long, default_value_t = 1)]
+    pub fee: u64,
+    /// The sender's nonce [default: its current nonce, read over RPC].
+    #[arg(long)]
+    pub nonce: Option<u64>,
+    /// Chain id to sign for [default: the node's, read over RPC].
+    #[arg(long)]
+    pub chain_id: Option<String>,
+    /// Return only once the transaction is finalized (up to 60 s).
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Args, Debug)]

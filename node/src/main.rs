@@ -1,9 +1,9 @@
 //! The `cairn` binary: parses the command line and runs the command.
 use anyhow::Result;
 use cairn_node::cli::{
-    Cli, Command, GenesisCommand, KeysCommand, QueryArgs, SnapshotCommand, TestnetArgs, TestnetCommand, TxCommand,
+    Cli, Command, GenesisCommand, KeysCommand, QueryArgs, SnapshotCommand, TestnetArgs, TestnetCommand,
 };
-use cairn_node::commands::{self, tx::TransferArgs};
+use cairn_node::commands;
 use cairn_node::config::NodeConfig;
 use cairn_node::home::Home;
 use clap::{CommandFactory, Parser};
@@ -79,10 +79,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Testnet(TestnetArgs { command: Some(TestnetCommand::Start { dir }) }) => {
             commands::testnet::start(&dir).await
         }
-        Command::Tx(TxCommand::Transfer { rpc, key, to, amount, fee, nonce, chain_id, wait }) => {
-            commands::tx::transfer(TransferArgs { rpc: &rpc, key: &key, to: &to, amount, fee, nonce, chain_id, wait })
-                .await
-        }
+        Command::Tx(command) => commands::tx::run(command).await,
         Command::Query(QueryArgs { what, rpc }) => commands::query::run(&rpc, what).await,
         Command::Load(args) => commands::load::load(args).await,
         Command::Bench(args) => commands::load::bench(args).await,

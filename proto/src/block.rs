@@ -16,6 +16,9 @@ pub struct Header {
     /// State root after executing the parent block (execution is deferred by one block).
     pub state_root: Hash,
     pub tx_count: u32,
+    /// Hash of the validator set that signs the next block (`ValidatorSet::hash`): the light
+    /// client's link from one set to the next (proto/README.md "Staking").
+    pub next_validators_hash: Hash,
 }
 
 impl Header {
@@ -29,6 +32,7 @@ impl Header {
             tx_root: Bytes::copy_from_slice(&self.tx_root.0),
             state_root: Bytes::copy_from_slice(&self.state_root.0),
             tx_count: self.tx_count,
+            next_validators_hash: Bytes::copy_from_slice(&self.next_validators_hash.0),
         }
     }
 
@@ -42,6 +46,7 @@ impl Header {
             tx_root: Hash::from_slice(&h.tx_root)?,
             state_root: Hash::from_slice(&h.state_root)?,
             tx_count: h.tx_count,
+            next_validators_hash: Hash::from_slice(&h.next_validators_hash)?,
         })
     }
 

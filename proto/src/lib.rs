@@ -10,6 +10,7 @@ mod genesis;
 mod key_cache;
 mod merkle;
 mod reject;
+pub mod staking;
 mod tx;
 mod validator;
 mod vote;
@@ -32,7 +33,7 @@ pub use error::{DecodeError, VerifyError};
 pub use genesis::{Genesis, GenesisAccount, GenesisEntry, GenesisValidator};
 pub use merkle::merkle_root;
 pub use reject::{RejectReason, TxRejection};
-pub use tx::{Transfer, TxAction, TxBody, UncheckedTx, VerifiedTx, MIN_FEE, TX_SIGN_DOMAIN};
+pub use tx::{Stake, Transfer, TxAction, TxBody, Unbond, UncheckedTx, VerifiedTx, MIN_FEE, TX_SIGN_DOMAIN};
 pub use validator::{Validator, ValidatorSet};
 pub use vote::{
     pol_round_from_pb, Certificate, CommitSig, ConsensusMessage, DuplicateVoteEvidence, Proposal, Vote, VoteKind,

@@ -19,9 +19,64 @@ pub struct Transfer {
     pub amount: u64,
 }
 
+/// Bond `amount` from the sender's balance (proto/README.md "Staking").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stake {
+    pub amount: u64,
+}
+
+/// Start returning `amount` of the sender's bonded stake (proto/README.md "Staking").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unbond {
+    pub amount: u64,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TxAction {
     Transfer(Transfer),
+    Stake(Stake),
+    Unbond(Unbond),
+}
+
+impl TxAction {
+    fn to_pb(&self) -> pb::tx_body::Action {
+        match self {
+            TxAction::Transfer(t) => pb::tx_body::Action::Transfer(pb::Transfer {
+                recipient: Bytes::copy_from_slice(&t.recipient.0),
+                amount: t.amount,
+            }),
+            TxAction::Stake(s) => pb::tx_body::Action::Stake(pb::Stake { amount: s.amount }),
+            TxAction::Unbond(u) => pb::tx_body::Action::Unbond(pb::Unbond { amount: u.amount }),
+        }
+    }
+
+    fn from_pb(a: pb::tx_body::Action) -> Result<Self, DecodeError> {
+        Ok(match a {
+            pb::tx_body::Action::Transfer(t) => {
+                TxAction::Transfer(Transfer { recipient: Address::from_slice(&t.recipient)?, amount: t.amount })
+            }
+            pb::tx_body::Action::Stake(s) => TxAction::Stake(Stake { amount: s.amount }),
+            pb::tx_body::Action::Unbond(u) => TxAction::Unbond(Unbond { amount: u.amount }),
+        })
+    }
+
+    /// What the action takes from the sender's balance, beyond the fee: the amount sent or
+    /// bonded (an unbond takes nothing; its stake comes back later).
+    pub fn debit(&self) -> u64 {
+        match self {
+            TxAction::Transfer(t) => t.amount,
+            TxAction::Stake(s) => s.amount,
+            TxAction::Unbond(_) => 0,
+        }
+    }
+
+    /// The account, other than the sender, that the action writes: a transfer's recipient.
+    pub fn recipient(&self) -> Option<Address> {
+        match self {
+            TxAction::Transfer(t) => Some(t.recipient),
+            TxAction::Stake(_) | TxAction::Unbond(_) => None,
+        }
+    }
 }
 
 /// The signed part of a transaction.
@@ -37,27 +92,18 @@ pub struct TxBody {
 impl TxBody {
     /// The canonical protobuf encoding (field order, default values omitted).
     pub fn encode(&self) -> Vec<u8> {
-        let TxAction::Transfer(t) = &self.action;
         pb::TxBody {
             chain_id: self.chain_id.clone(),
             sender: Bytes::copy_from_slice(&self.sender.0),
             nonce: self.nonce,
             fee: self.fee,
-            action: Some(pb::tx_body::Action::Transfer(pb::Transfer {
-                recipient: Bytes::copy_from_slice(&t.recipient.0),
-                amount: t.amount,
-            })),
+            action: Some(self.action.to_pb()),
         }
         .encode_to_vec()
     }
 
     fn from_pb(b: pb::TxBody) -> Result<Self, DecodeError> {
-        let action = match b.action {
-            Some(pb::tx_body::Action::Transfer(t)) => {
-                TxAction::Transfer(Transfer { recipient: Address::from_slice(&t.recipient)?, amount: t.amount })
-            }
-            None => return Err(DecodeError::Missing("action")),
-        };
+        let action = TxAction::from_pb(b.action.ok_or(DecodeError::Missing("action"))?)?;
         Ok(TxBody { chain_id: b.chain_id, sender: Address::from_slice(&b.sender)?, nonce: b.nonce, fee: b.fee, action })
     }
 
@@ -71,10 +117,9 @@ impl TxBody {
         VerifiedTx(Arc::new(UncheckedTx { hash: Hash::of(&body_bytes), body: self, body_bytes, signature, encoded }))
     }
 
-    /// The transfer amount plus the fee: what the sender must hold, or `None` on overflow.
+    /// The amount sent or bonded plus the fee: what the sender must hold, or `None` on overflow.
     pub fn total_cost(&self) -> Option<u64> {
-        let TxAction::Transfer(t) = &self.action;
-        t.amount.checked_add(self.fee)
+        self.action.debit().checked_add(self.fee)
     }
 }
 

@@ -105,7 +105,9 @@ pub trait NodeApi: Send + Sync + 'static {
     fn tx(&self, hash: &Hash) -> TxStatus;
     /// The finalized block at `height`, `None` = latest.
     fn block(&self, height: Option<u64>) -> Option<BlockInfo>;
-    fn validators(&self) -> Vec<Validator>;
+    /// The validator set that signs `height` (`None`: the next block), or `None` when that
+    /// height's set is not decided yet (more than two heights ahead) or before genesis.
+    fn validators(&self, height: Option<u64>) -> Option<Vec<Validator>>;
     /// An account at `height` (`None` = latest); an absent account is balance 0, nonce 0.
     fn account(&self, address: &Address, height: Option<u64>, prove: bool) -> Result<AccountInfo, ApiError>;
     fn mempool(&self) -> MempoolInfo;

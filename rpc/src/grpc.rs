@@ -315,6 +315,9 @@ impl Node for NodeService {
                     height: a.height,
                     state_root: Bytes::copy_from_slice(&a.state_root.0),
                     proof: a.proof.map(|p| Bytes::from(p.encode_to_vec())).unwrap_or_default(),
+                    bonded: a.account.bonded,
+                    unbonding: a.account.unbonding,
+                    release_height: a.account.release_height,
                 }),
         };
         self.done("grpc.GetAccount", start, r)

@@ -25,7 +25,7 @@ impl Collector for NodeGauges {
     }
 
     fn collect(&self) -> Vec<MetricFamily> {
-        let set = self.api.validators();
+        let set = self.api.validators(None).unwrap_or_default();
         let peers = self.api.peers();
         let members = peers.iter().filter(|p| p.validator.is_some_and(|a| set.iter().any(|v| v.address == a))).count();
         self.validators.set(i64::try_from(set.len()).unwrap_or(i64::MAX));

@@ -6,11 +6,13 @@ use crate::exec::{execute, Changed, Receipt};
 use crate::failpoint;
 use crate::index::{put_leaves, Diff};
 use crate::schema::*;
+use crate::staking::{encode_set, StakeRegistry};
 use crate::state::Head;
 use crate::tree::node::{key_of, Leaf};
 use crate::tree::Tree;
 use crate::{State, StateError};
-use cairn_proto::{Account, Address, CertifiedBlock, Genesis, Hash};
+use cairn_proto::staking::{genesis_stake, EFFECT_DELAY};
+use cairn_proto::{Account, Address, CertifiedBlock, Genesis, Hash, ValidatorSet};
 use prost::Message;
 use rayon::prelude::*;
 use rocksdb::WriteBatch;
@@ -32,6 +34,8 @@ pub struct CommitOutcome {
     pub receipts: Vec<Receipt>,
     /// Senders (also of failed txs) and recipients, with their values after the block.
     pub touched: Vec<(Address, Account)>,
+    /// The validator set that signs `height + EFFECT_DELAY`, which this block's stakes decided.
+    pub later_set: ValidatorSet,
 }
 
 /// The written accounts sorted by key (as tree updates need): their leaves, hashed in
@@ -51,6 +55,69 @@ fn written_at(diff: &[DiffEntry], version: u64) -> impl Iterator<Item = (Address
     diff.iter().map(move |e| (e.address, Entry { account: e.account, version }))
 }
 
+/// The genesis accounts, with each genesis validator's power bonded as stake (minted, not
+/// taken from its balance); the total supply, stake included, must fit a u64.
+fn genesis_accounts(genesis: &Genesis) -> Result<Vec<Changed>, StateError> {
+    let invalid = |why: String| StateError::InvalidGenesis(why);
+    let mut seen = HashSet::new();
+    let mut supply = 0u64;
+    let mut accounts: Vec<Changed> = Vec::with_capacity(genesis.accounts.len() + genesis.validators.len());
+    for a in &genesis.accounts {
+        if !seen.insert(a.address) {
+            return Err(invalid(format!("account {} is listed twice", a.address)));
+        }
+        // Bounding the total supply by u64 means no later balance can overflow either.
+        supply = supply.checked_add(a.balance).ok_or_else(|| invalid("total supply overflows u64".into()))?;
+        accounts.push(Changed { address: a.address, account: Account::new(a.balance, 0), prior_version: None });
+    }
+    for v in &genesis.validators {
+        let stake =
+            genesis_stake(v.power).ok_or_else(|| invalid(format!("validator {} power overflows", v.address)))?;
+        supply = supply.checked_add(stake).ok_or_else(|| invalid("total supply overflows u64".into()))?;
+        match accounts.iter_mut().find(|c| c.address == v.address) {
+            Some(c) => c.account.bonded = stake,
+            None => accounts.push(Changed {
+                address: v.address,
+                account: Account { bonded: stake, ..Account::default() },
+                prior_version: None,
+            }),
+        }
+    }
+    Ok(accounts)
+}
+
+/// The set that signs block 1: what the genesis stakes make, which must be exactly the genesis
+/// validators (it is not, with more than `MAX_VALIDATORS` of them).
+fn genesis_set(genesis: &Genesis, registry: &StakeRegistry) -> Result<ValidatorSet, StateError> {
+    let listed = genesis.validator_set().map_err(StateError::InvalidGenesis)?;
+    match registry.set() {
+        Some(set) if set == listed => Ok(set),
+        _ => Err(StateError::InvalidGenesis(format!(
+            "the genesis stakes do not make the genesis validator set (at most {} validators)",
+            cairn_proto::staking::MAX_VALIDATORS
+        ))),
+    }
+}
+
+/// The set that signs `height + EFFECT_DELAY`, and the record to write if it differs from the
+/// set in force before it. Execution refuses the unbond that would leave nobody with power, so
+/// the stakes always make a set; were that broken, the set in force stays.
+fn later_set(registry: &mut StakeRegistry, height: u64) -> Result<(ValidatorSet, Option<Vec<u8>>), StateError> {
+    let (_, in_force) = registry.latest.clone().ok_or(StateError::NoGenesis)?;
+    match registry.set() {
+        Some(set) if set != in_force => {
+            registry.latest = Some((height + EFFECT_DELAY, set.clone()));
+            let record = encode_set(&set);
+            Ok((set, Some(record)))
+        }
+        Some(_) => Ok((in_force, None)),
+        None => {
+            tracing::error!(height, "no account has voting power: the validator set in force stays");
+            Ok((in_force, None))
+        }
+    }
+}
+
 impl State {
     /// Writes the genesis accounts as height 0 if the store is empty; otherwise checks that
     /// the stored genesis is this one.
@@ -65,26 +132,12 @@ impl State {
         if genesis.chain_id.is_empty() {
             return Err(StateError::InvalidGenesis("empty chain id".into()));
         }
-        let mut seen = HashSet::new();
-        let mut supply = 0u64;
-        for a in &genesis.accounts {
-            if !seen.insert(a.address) {
-                return Err(StateError::InvalidGenesis(format!("account {} is listed twice", a.address)));
-            }
-            // Bounding the total supply by u64 means no later balance can overflow either.
-            supply = supply
-                .checked_add(a.balance)
-                .ok_or_else(|| StateError::InvalidGenesis("total supply overflows u64".into()))?;
+        let accounts = genesis_accounts(genesis)?;
+        let mut registry = StakeRegistry::default();
+        for c in &accounts {
+            registry.update(c.address, &c.account);
         }
-        let accounts: Vec<Changed> = genesis
-            .accounts
-            .iter()
-            .map(|a| Changed {
-                address: a.address,
-                account: Account { balance: a.balance, nonce: 0 },
-                prior_version: None,
-            })
-            .collect();
+        let first_set = genesis_set(genesis, &registry)?;
         let (leaves, diff) = leaves_of(&accounts);
         let tree = Tree::build(&leaves);
         tree.reserve_for_updates();
@@ -98,7 +151,10 @@ impl State {
         batch.put_cf(db.cf(CF_META), META_OLDEST, u64_key(0));
         batch.put_cf(db.cf(CF_META), META_INDEXED, u64_key(0));
         batch.put_cf(db.cf(CF_META), META_HEIGHT, u64_key(0));
+        batch.put_cf(db.cf(CF_VALIDATOR_SETS), u64_key(1), encode_set(&first_set));
         db.write(batch)?;
+        registry.latest = Some((1, first_set));
+        *inner.staking.lock() = registry;
         inner.accounts.insert_all(written_at(&diff, 0));
         *inner.head.write() = Head::starting_at(genesis.chain_id.clone(), 0, 0, tree);
         inner.metrics.accounts.set(inner.accounts.len() as i64);
@@ -139,8 +195,15 @@ impl State {
             });
         }
 
-        let exec = execute(chain_id, &block.block.txs, |a| inner.accounts.get(a));
+        let mut registry = inner.staking.lock().clone();
+        let exec = execute(chain_id, &registry.context(height), &block.block.txs, |a| inner.accounts.get(a));
         failpoint::hit("commit:executed");
+        for c in &exec.changed {
+            if registry.concerns(&c.address, &c.account) {
+                registry.update(c.address, &c.account);
+            }
+        }
+        let (later_set, set_record) = later_set(&mut registry, height)?;
 
         let (leaves, diff) = leaves_of(&exec.changed);
         // The tree and the bulk of the batch (block, diff, tx index) do not depend
@@ -151,6 +214,9 @@ impl State {
         let mut batch = batch?;
         let db = &inner.db;
         batch.put_cf(db.cf(CF_ROOTS), u64_key(height), state_root.0);
+        if let Some(record) = set_record {
+            batch.put_cf(db.cf(CF_VALIDATOR_SETS), u64_key(height + EFFECT_DELAY), record);
+        }
         // The commit-progress marker, last.
         batch.put_cf(db.cf(CF_META), META_HEIGHT, u64_key(height));
         failpoint::hit("commit:batch_built");
@@ -161,6 +227,7 @@ impl State {
         // Written: from now on the tree's nodes that this version replaced are reused once the
         // versions before it are dropped, and the diff is readable until it is indexed.
         tree.accept();
+        *inner.staking.lock() = registry;
         inner.accounts.insert_all(written_at(&diff, height));
         inner.index.hold(height, Arc::new(diff));
         let retired = inner.head.write().push(height, tree, inner.config.cached_versions);
@@ -172,7 +239,7 @@ impl State {
         // for the cores; before pruning, which may have to wait for it.
         inner.index.start_indexing(height);
         self.prune_locked()?;
-        Ok(CommitOutcome { height, state_root, receipts: exec.receipts, touched: exec.touched })
+        Ok(CommitOutcome { height, state_root, receipts: exec.receipts, touched: exec.touched, later_set })
     }
 
     /// The one batch of a commit, but for the new root and the progress marker, which the

@@ -170,12 +170,7 @@ mod tests {
 
     fn entry(i: u8, balance: u64) -> DiffEntry {
         let address = Address([i; 32]);
-        DiffEntry {
-            key: crate::tree::node::key_of(&address),
-            address,
-            account: Account { balance, nonce: 0 },
-            prior: None,
-        }
+        DiffEntry { key: crate::tree::node::key_of(&address), address, account: Account::new(balance, 0), prior: None }
     }
 
     fn diff(mut entries: Vec<DiffEntry>) -> Arc<Diff> {
@@ -192,9 +187,9 @@ mod tests {
         index.hold(1, diff(vec![a, b]));
         index.hold(2, diff(vec![entry(1, 11)]));
         // Not indexed yet: the newest held version at or below the height answers.
-        assert_eq!(index.pending_value(&a.key, 1), Some(Account { balance: 10, nonce: 0 }));
-        assert_eq!(index.pending_value(&a.key, 2), Some(Account { balance: 11, nonce: 0 }));
-        assert_eq!(index.pending_value(&b.key, 5), Some(Account { balance: 20, nonce: 0 }));
+        assert_eq!(index.pending_value(&a.key, 1), Some(Account::new(10, 0)));
+        assert_eq!(index.pending_value(&a.key, 2), Some(Account::new(11, 0)));
+        assert_eq!(index.pending_value(&b.key, 5), Some(Account::new(20, 0)));
         assert_eq!(index.pending_value(&a.key, 0), None);
         assert_eq!(index.pending_value(&entry(3, 0).key, 2), None);
         // Indexed: the held diffs are dropped and the records are on disk.

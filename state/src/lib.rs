@@ -12,13 +12,17 @@ mod metrics;
 mod proof;
 mod schema;
 mod snapshot;
+mod staking;
 mod state;
 pub mod tree;
 
 pub use commit::CommitOutcome;
 pub use config::StateConfig;
 pub use error::StateError;
-pub use exec::{Receipt, BALANCE_OVERFLOW, NONCE_OVERFLOW, UNKNOWN_SENDER};
+pub use exec::{
+    BlockContext, Receipt, BALANCE_OVERFLOW, BELOW_MIN_STAKE, INSUFFICIENT_STAKE, LAST_VALIDATOR, NONCE_OVERFLOW,
+    UNKNOWN_SENDER, ZERO_AMOUNT,
+};
 pub use proof::{verify_account_proof, verify_proof, AccountProof, OtherLeaf, ProofError, Proven, MAX_DEPTH};
 pub use schema::{TxLocation, ALL_CFS as COLUMN_FAMILIES};
 pub use snapshot::SnapshotInfo;

@@ -9,6 +9,7 @@
 //! | `blocks`       | height (BE)                           | encoded `CertifiedBlock`                |
 //! | `block_hashes` | block hash                            | height (BE)                             |
 //! | `tx_index`     | tx hash                               | height ‖ index (u32) ‖ success ‖ error  |
+//! | `validator_sets` | first height it signs (BE)          | encoded `cairn.v1.ValidatorSet`         |
 //!
 //! Versions are block heights (genesis is 0). Storing `!version` makes a forward seek to
 //! `key ‖ !h` land on the newest version at or below `h`.
@@ -26,15 +27,19 @@ pub const CF_DIFFS: &str = "state_diffs";
 pub const CF_BLOCKS: &str = "blocks";
 pub const CF_BLOCK_HASHES: &str = "block_hashes";
 pub const CF_TX_INDEX: &str = "tx_index";
-pub const ALL_CFS: [&str; 7] = [CF_META, CF_LEAVES, CF_ROOTS, CF_DIFFS, CF_BLOCKS, CF_BLOCK_HASHES, CF_TX_INDEX];
+/// A record per change of the validator set: the set that signs from that height on.
+pub const CF_VALIDATOR_SETS: &str = "validator_sets";
+pub const ALL_CFS: [&str; 8] =
+    [CF_META, CF_LEAVES, CF_ROOTS, CF_DIFFS, CF_BLOCKS, CF_BLOCK_HASHES, CF_TX_INDEX, CF_VALIDATOR_SETS];
 
 /// Identifies the layout and the tree's hash rules; a database with another value is refused.
 /// Version 2 hashes tree nodes with keyed blake3 (version 1 used a prefix byte), so its roots
 /// differ from version 1's for the same accounts. Version 3 commits a diff per version and
 /// indexes `tree_leaves` from it (version 2 wrote `tree_leaves` in the commit batch and kept
-/// a `tree_stale` family).
+/// a `tree_stale` family). Version 4 adds staking: accounts carry stake (so diff entries are
+/// longer) and `validator_sets` records each set change.
 pub const META_FORMAT: &[u8] = b"format";
-pub const FORMAT_VERSION: &[u8] = b"cairn-state/3";
+pub const FORMAT_VERSION: &[u8] = b"cairn-state/4";
 /// blake3 of the canonical genesis JSON.
 pub const META_GENESIS: &[u8] = b"genesis";
 pub const META_CHAIN_ID: &[u8] = b"chain_id";
@@ -131,8 +136,8 @@ pub struct DiffEntry {
 }
 
 /// Fixed-size entries: key, address, prior version (BE, `u64::MAX` for none: no chain reaches
-/// that height), balance and nonce (BE).
-pub const DIFF_ENTRY_LEN: usize = 32 + 32 + 8 + 8 + 8;
+/// that height), then the account's balance, nonce, bonded, unbonding and release height (BE).
+pub const DIFF_ENTRY_LEN: usize = 32 + 32 + 8 + 5 * 8;
 
 pub fn encode_diff(entries: &[DiffEntry]) -> Vec<u8> {
     let mut v = Vec::with_capacity(entries.len() * DIFF_ENTRY_LEN);
@@ -140,8 +145,10 @@ pub fn encode_diff(entries: &[DiffEntry]) -> Vec<u8> {
         v.extend_from_slice(&e.key.0);
         v.extend_from_slice(&e.address.0);
         v.extend_from_slice(&e.prior.unwrap_or(u64::MAX).to_be_bytes());
-        v.extend_from_slice(&e.account.balance.to_be_bytes());
-        v.extend_from_slice(&e.account.nonce.to_be_bytes());
+        let a = &e.account;
+        for field in [a.balance, a.nonce, a.bonded, a.unbonding, a.release_height] {
+            v.extend_from_slice(&field.to_be_bytes());
+        }
     }
     v
 }
@@ -160,6 +167,9 @@ pub fn decode_diff(v: &[u8]) -> Result<Vec<DiffEntry>, StateError> {
                 account: Account {
                     balance: decode_u64("diff balance", &c[72..80])?,
                     nonce: decode_u64("diff nonce", &c[80..88])?,
+                    bonded: decode_u64("diff bonded", &c[88..96])?,
+                    unbonding: decode_u64("diff unbonding", &c[96..104])?,
+                    release_height: decode_u64("diff release height", &c[104..112])?,
                 },
             })
         })
@@ -179,7 +189,8 @@ mod tests {
         let k = Hash::of(b"k");
         assert_eq!(split_leaf_key(&leaf_key(&k, 42)).unwrap(), (k, 42));
         assert!(leaf_key(&k, 5) < leaf_key(&k, 4), "newer versions sort first");
-        let (a, acct) = (Address([9; 32]), Account { balance: 5, nonce: 2 });
+        let (a, acct) =
+            (Address([9; 32]), Account { bonded: 7, unbonding: 8, release_height: 9, ..Account::new(5, 2) });
         let diff = vec![
             DiffEntry { key: k, address: a, account: acct, prior: Some(3) },
             DiffEntry { key: Hash::of(b"j"), address: Address([1; 32]), account: Account::default(), prior: None },

@@ -6,10 +6,12 @@ use crate::index::{write_index, LeafIndex};
 use crate::metrics::Metrics;
 use crate::proof::AccountProof;
 use crate::schema::*;
+use crate::staking::{set_record_at, StakeRegistry};
 use crate::tree::node::{key_of, EMPTY_HASH};
 use crate::tree::{node::Leaf, Tree};
 use crate::{StateConfig, StateError};
-use cairn_proto::{pb, Account, Address, CertifiedBlock, Hash};
+use cairn_proto::staking::EFFECT_DELAY;
+use cairn_proto::{pb, Account, Address, CertifiedBlock, Hash, ValidatorSet};
 use parking_lot::{Mutex, RwLock};
 use prometheus::Registry;
 use prost::Message;
@@ -33,6 +35,8 @@ pub(crate) struct Inner {
     pub commit_lock: Mutex<()>,
     pub head: RwLock<Head>,
     pub accounts: AccountMap,
+    /// Accounts with stake, and the newest validator set record (writers only).
+    pub staking: Mutex<StakeRegistry>,
     /// The last tree rebuilt from disk for a height no longer cached in memory.
     pub rebuilt: Mutex<Option<(u64, Tree)>>,
     pub metrics: Metrics,
@@ -89,6 +93,7 @@ impl State {
             commit_lock: Mutex::new(()),
             head: RwLock::new(Head::default()),
             accounts: AccountMap::new(),
+            staking: Mutex::new(StakeRegistry::default()),
             rebuilt: Mutex::new(None),
             metrics,
         };
@@ -133,6 +138,15 @@ impl State {
         // The head's tree is the one commits update (trees rebuilt for old heights are not).
         tree.reserve_for_updates();
         let inner = &self.inner;
+        let mut registry = StakeRegistry::default();
+        for (address, e) in entries.iter().filter(|(_, e)| e.account.bonded > 0 || e.account.unbonding > 0) {
+            registry.update(*address, &e.account);
+        }
+        registry.latest = set_record_at(db, height + EFFECT_DELAY)?;
+        if registry.latest.is_none() {
+            return Err(db.corrupt("no validator set record"));
+        }
+        *inner.staking.lock() = registry;
         inner.accounts.clear();
         inner.accounts.insert_all(entries);
         *inner.head.write() = Head::starting_at(chain_id, height, oldest, tree);
@@ -210,6 +224,15 @@ impl State {
             return Ok(None);
         }
         self.inner.db.root(height)
+    }
+
+    /// The validator set that signs block `height`: known from 1 up to the latest height plus
+    /// `EFFECT_DELAY` (the stakes of block h decide the set of h + `EFFECT_DELAY`), `None` else.
+    pub fn validator_set_at(&self, height: u64) -> Result<Option<ValidatorSet>, StateError> {
+        if height == 0 || self.inner.head.read().chain_id.is_none() || height > self.latest_height() + EFFECT_DELAY {
+            return Ok(None);
+        }
+        Ok(set_record_at(&self.inner.db, height)?.map(|(_, set)| set))
     }
 
     /// The latest value of an account (zero if absent). Lock-sharded in-memory read.

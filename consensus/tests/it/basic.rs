@@ -29,13 +29,14 @@ fn block(height: u64, salt: u64) -> Block {
         tx_root: Hash::ZERO,
         state_root: Hash::ZERO,
         tx_count: 0,
+        next_validators_hash: cairn_proto::Hash::ZERO,
     };
     Block::new(header, vec![])
 }
 
 fn node(key: Option<&Keypair>, set: &ValidatorSet) -> Consensus {
     let mut c = Consensus::new(ConsensusConfig::default(), CHAIN.into(), set.clone(), key.cloned());
-    let _ = c.handle(Input::StartHeight { height: 1 });
+    let _ = c.handle(Input::StartHeight { height: 1, validators: set.clone() });
     c
 }
 
@@ -63,7 +64,10 @@ fn run_lockstep(nodes: &mut [Consensus]) -> Vec<Option<(Block, Certificate)>> {
     let mut queue: VecDeque<(usize, Input)> = VecDeque::new();
     let mut pending: Vec<(usize, Vec<Output>)> = vec![];
     for (i, n) in nodes.iter_mut().enumerate() {
-        pending.push((i, n.handle(Input::StartHeight { height: 1 })));
+        pending.push((i, {
+            let validators = n.validators().clone();
+            n.handle(Input::StartHeight { height: 1, validators })
+        }));
     }
     loop {
         for (i, outs) in pending.drain(..) {
@@ -117,7 +121,7 @@ fn every_own_message_goes_to_the_wal_before_it_is_broadcast() {
     let proposer = set.proposer(1, 0).address;
     let k = keys.iter().find(|k| k.address() == proposer).unwrap();
     let mut c = Consensus::new(ConsensusConfig::default(), CHAIN.into(), set.clone(), Some(k.clone()));
-    let out = c.handle(Input::StartHeight { height: 1 });
+    let out = c.handle(Input::StartHeight { height: 1, validators: set.clone() });
     assert!(out.iter().any(|o| matches!(o, Output::BuildBlock { height: 1, round: 0 })));
     let out = c.handle(Input::ProposeBlock { height: 1, round: 0, block: block(1, 5) });
     let wal_at = out.iter().position(|o| matches!(o, Output::WalAppend(WalEntry::Proposal(_)))).unwrap();
@@ -290,7 +294,7 @@ fn a_height_is_never_restarted() {
     let mut c = node(Some(&key), &set);
     let out = c.handle(Input::Proposal { proposal: proposal_for(&keys, &set, 0, None, block(1, 1)), valid: true });
     assert_eq!(votes_in(&out).len(), 1);
-    assert!(c.handle(Input::StartHeight { height: 1 }).is_empty());
+    assert!(c.handle(Input::StartHeight { height: 1, validators: set.clone() }).is_empty());
     assert_eq!(c.step(), Step::Prevote, "state kept");
     // The same proposal again is a duplicate: no second prevote.
     let out = c.handle(Input::Proposal { proposal: proposal_for(&keys, &set, 0, None, block(1, 2)), valid: true });

@@ -33,7 +33,7 @@ fn touched_sender_loses_what_it_can_no_longer_pay() {
         assert!(insert(&pool, tx).is_ok());
     }
     // Someone else's transfer drained 60: only 40 left, so only tx 0 remains payable.
-    let drained = Account { balance: 40, nonce: 0 };
+    let drained = Account::new(40, 0);
     accounts.set(k.address(), drained.balance, drained.nonce);
     pool.on_commit(&[], &[(k.address(), drained)]);
     assert_eq!(pool.reap(10, usize::MAX), vec![txs[0].clone()]);
@@ -49,7 +49,7 @@ fn untouched_senders_are_not_rechecked() {
     assert!(insert(&pool, &b0).is_ok());
     // b's balance dropped in state, but the block did not touch b: b's tx stays until b is touched.
     accounts.set(b.address(), 0, 0);
-    pool.on_commit(&[], &[(a.address(), Account { balance: 5, nonce: 0 })]);
+    pool.on_commit(&[], &[(a.address(), Account::new(5, 0))]);
     assert!(pool.contains(&b0.hash()));
     pool.on_commit(&[], &[(b.address(), accounts.get(&b.address()))]);
     assert!(!pool.contains(&b0.hash()));

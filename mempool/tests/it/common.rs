@@ -14,7 +14,7 @@ pub struct Accounts(Mutex<HashMap<Address, Account>>);
 
 impl Accounts {
     pub fn set(&self, address: Address, balance: u64, nonce: u64) {
-        self.0.lock().insert(address, Account { balance, nonce });
+        self.0.lock().insert(address, Account::new(balance, nonce));
     }
     pub fn get(&self, address: &Address) -> Account {
         self.0.lock().get(address).copied().unwrap_or_default()

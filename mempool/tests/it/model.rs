@@ -3,7 +3,7 @@
 //! reap must agree.
 use crate::common::*;
 use cairn_mempool::MempoolConfig;
-use cairn_proto::{Account, Address, Hash, RejectReason, TxAction, VerifiedTx};
+use cairn_proto::{Account, Address, Hash, RejectReason, VerifiedTx};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
@@ -38,8 +38,7 @@ fn tx(s: u64, n: u64, f: usize, a: usize) -> VerifiedTx {
 }
 
 fn cost(tx: &VerifiedTx) -> u64 {
-    let TxAction::Transfer(t) = &tx.body().action;
-    t.amount + tx.fee()
+    tx.body().total_cost().expect("test amounts do not overflow")
 }
 
 #[derive(Clone, Debug)]
@@ -158,7 +157,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut model = Model::default();
     for s in 0..SENDERS {
         accounts.set(key(s).address(), BALANCE, 0);
-        model.accounts.insert(key(s).address(), Account { balance: BALANCE, nonce: 0 });
+        model.accounts.insert(key(s).address(), Account::new(BALANCE, 0));
     }
     let (pool, _registry) = pool_with(c.clone(), &accounts);
     for op in ops {
@@ -187,7 +186,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::SetBalance { s, balance } => {
                 let address = key(s).address();
-                let acc = Account { balance, nonce: accounts.get(&address).nonce };
+                let acc = Account::new(balance, accounts.get(&address).nonce);
                 accounts.set(address, balance, acc.nonce);
                 model.apply(&[(address, acc)]);
                 pool.on_commit(&[], &[(address, acc)]);
@@ -216,7 +215,7 @@ fn model_itself_is_sane() {
     // Guard against a model that refuses everything (which would make the property vacuous).
     let c = config();
     let mut model = Model::default();
-    model.accounts.insert(key(0).address(), Account { balance: BALANCE, nonce: 0 });
+    model.accounts.insert(key(0).address(), Account::new(BALANCE, 0));
     assert_eq!(model.insert(tx(0, 0, 0, 0), &c), Ok(()));
     assert_eq!(model.insert(tx(0, 1, 2, 0), &c), Ok(()));
     assert_eq!(model.reap(5).len(), 2);

@@ -3,7 +3,7 @@
 //! must end empty.
 use crate::common::*;
 use cairn_mempool::{MempoolConfig, Origin};
-use cairn_proto::{Account, Address, Hash, TxAction, VerifiedTx};
+use cairn_proto::{Account, Address, Hash, VerifiedTx};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -47,8 +47,7 @@ fn concurrent_submit_reap_commit_loses_and_duplicates_nothing() {
                 for tx in &block {
                     let mut acc = accounts.get(&tx.sender());
                     assert_eq!(acc.nonce, tx.nonce(), "reap must return each sender's next nonce");
-                    let TxAction::Transfer(t) = &tx.body().action;
-                    acc.balance -= t.amount + tx.fee();
+                    acc.balance -= tx.body().total_cost().expect("test amounts do not overflow");
                     acc.nonce += 1;
                     accounts.set(tx.sender(), acc.balance, acc.nonce);
                     touched.insert(tx.sender(), acc);

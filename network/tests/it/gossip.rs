@@ -115,6 +115,7 @@ async fn proposals_over_a_mebibyte_and_evidence_are_gossiped() {
         tx_root: Hash([0; 32]),
         state_root: Hash([0; 32]),
         tx_count: 3,
+        next_validators_hash: Hash([0; 32]),
     };
     let mut proposal = Proposal::new_signed(&keys[1], CHAIN, 1, 0, None, Block::new(header, vec![])).to_pb();
     proposal.block.as_mut().unwrap().txs = vec![Bytes::from(vec![5u8; 1 << 20]); 3];

@@ -66,9 +66,13 @@ async fn verify_account(
     let height = acc["height"].as_u64().context("reply has no height")?;
     let root: Hash = serde_json::from_value(acc["state_root"].clone()).context("reply has no state_root")?;
     let proof = proof_from_json(&acc["proof"]).context("reply has no valid proof")?;
+    let staking = |field: &str| acc[field].as_u64().unwrap_or(0);
     let account = Account {
         balance: acc["balance"].as_u64().context("balance")?,
         nonce: acc["nonce"].as_u64().context("nonce")?,
+        bonded: staking("bonded"),
+        unbonding: staking("unbonding"),
+        release_height: staking("release_height"),
     };
     // The certifying block may not be finalized yet: wait for it a little.
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -4,7 +4,7 @@ use super::shared::Shared;
 use bytes::Bytes;
 use cairn_mempool::{Mempool, Origin};
 use cairn_network::NetworkHandle;
-use cairn_proto::{Address, DuplicateVoteEvidence, Hash, TxRejection, Validator, ValidatorSet, VerifiedTx};
+use cairn_proto::{Address, DuplicateVoteEvidence, Hash, TxRejection, Validator, VerifiedTx};
 use cairn_rpc::{AccountInfo, ApiError, BlockInfo, MempoolInfo, NewHead, NodeApi, NodeStatus, PeerInfo, TxStatus};
 use cairn_state::State;
 use std::sync::Arc;
@@ -20,8 +20,15 @@ pub struct Api {
     pub net: NetworkHandle,
     pub shared: Arc<Shared>,
     pub chain_id: String,
-    pub validators: ValidatorSet,
-    pub me: Option<Address>,
+    /// This node's key's address: a validator whenever the next height's set holds it.
+    pub me: Address,
+}
+
+impl Api {
+    fn is_validator(&self) -> bool {
+        let next = self.state.validator_set_at(self.state.latest_height() + 1).ok().flatten();
+        next.is_some_and(|set| set.power_of(&self.me) > 0)
+    }
 }
 
 #[async_trait::async_trait]
@@ -33,7 +40,7 @@ impl NodeApi for Api {
         NodeStatus {
             chain_id: self.chain_id.clone(),
             node_id: self.net.local_peer_id().to_string(),
-            validator: self.me.is_some_and(|a| self.validators.index_of(&a).is_some()),
+            validator: self.is_validator(),
             height: tip.height,
             block_hash: tip.hash,
             state_root: tip.state_root,
@@ -83,8 +90,10 @@ impl NodeApi for Api {
         })
     }
 
-    fn validators(&self) -> Vec<Validator> {
-        self.validators.validators().to_vec()
+    fn validators(&self, height: Option<u64>) -> Option<Vec<Validator>> {
+        let height = height.unwrap_or_else(|| self.state.latest_height() + 1);
+        let set = self.state.validator_set_at(height).ok().flatten()?;
+        Some(set.validators().to_vec())
     }
 
     fn account(&self, address: &Address, height: Option<u64>, prove: bool) -> Result<AccountInfo, ApiError> {

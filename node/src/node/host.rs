@@ -54,7 +54,12 @@ impl Store for NodeHost {
             state_root: outcome.state_root,
             timestamp_ms: cb.block.header.timestamp_ms,
         };
-        Ok(Committed { tip, touched: outcome.touched })
+        // Gossip takes consensus messages from the sets of the next two heights (a command per
+        // block: two small sets, and the network drops it rather than wait if it is busy).
+        if let Ok(Some(next)) = self.state.validator_set_at(height + 1) {
+            self.net.set_validators(vec![next, outcome.later_set.clone()]);
+        }
+        Ok(Committed { tip, touched: outcome.touched, later_set: outcome.later_set })
     }
 }
 

@@ -14,9 +14,9 @@ use crate::config::NodeConfig;
 use crate::home::Home;
 use anyhow::{Context, Result};
 use cairn_consensus::{Consensus, WalEntry};
-use cairn_engine::Engine;
+use cairn_engine::{Engine, Signers};
 use cairn_mempool::{AccountSource, Mempool, MempoolConfig};
-use cairn_proto::{Account, Address, Hash};
+use cairn_proto::{Account, Address, Hash, ValidatorSet};
 use cairn_state::State;
 use driver::DriverEvent;
 use shared::{Shared, Tip};
@@ -36,9 +36,7 @@ impl AccountSource for StateAccounts {
 pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
     let genesis = home.load_genesis()?;
     let key = home.load_key()?;
-    let validators = genesis.validator_set().map_err(anyhow::Error::msg)?;
     let chain_id = genesis.chain_id.clone();
-    let me = validators.index_of(&key.address()).map(|_| key.address());
     let registry = prometheus::Registry::new();
 
     let state = State::open_with_registry(&home.state_dir(), cfg.state.clone(), &registry)
@@ -55,7 +53,12 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
             Tip { height: 0, hash: Hash::ZERO, state_root: state.state_root(), timestamp_ms: genesis.genesis_time_ms }
         }
     };
-    tracing::info!(height = tip.height, chain_id, validator = me.is_some(), "state opened");
+    let set_at = |h: u64| -> Result<ValidatorSet> {
+        state.validator_set_at(h)?.with_context(|| format!("the state holds no validator set for height {h}"))
+    };
+    let signers = Signers { current: set_at(tip.height + 1)?, next: set_at(tip.height + 2)? };
+    let validator = signers.current.power_of(&key.address()) > 0;
+    tracing::info!(height = tip.height, chain_id, validator, "state opened");
     let shared = Arc::new(Shared::new(tip.clone()));
 
     let mempool = Arc::new(Mempool::new(
@@ -66,9 +69,10 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
 
     let p = &cfg.p2p;
     let net_cfg_sync_blocks = p.sync_max_blocks;
-    let (net, net_events) = cairn_network::start(p.clone(), &key, &chain_id, validators.clone(), &registry)
+    let (net, net_events) = cairn_network::start(p.clone(), &key, &chain_id, signers.current.clone(), &registry)
         .await
         .with_context(|| format!("cannot start p2p on {} (port in use?)", p.listen))?;
+    net.set_validators(vec![signers.current.clone(), signers.next.clone()]);
 
     // Every vote and proposal reaches consensus only through the network's gossip validator,
     // which has already checked its signer and signature: checking again here would verify
@@ -76,8 +80,8 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
     let consensus = Consensus::with_registry(
         cfg.consensus.consensus(false),
         chain_id.clone(),
-        validators.clone(),
-        me.map(|_| key.clone()),
+        signers.current.clone(),
+        Some(key.clone()),
         &registry,
     )?;
     let (wal, wal_records) = driver_wal(home)?;
@@ -99,7 +103,7 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
         sign_state,
         metrics: metrics::NodeMetrics::new(&registry)?,
     };
-    let engine = Engine::new(host, consensus, cfg.consensus.clone(), validators.clone(), tip);
+    let engine = Engine::new(host, consensus, cfg.consensus.clone(), signers, tip);
     let driver_thread = std::thread::Builder::new()
         .name("consensus".into())
         .spawn(move || driver::run(engine, wal_entries, signed, driver_rx))
@@ -125,7 +129,6 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
             mempool: mempool.clone(),
             shared: shared.clone(),
             chain_id: chain_id.clone(),
-            validators: validators.clone(),
             driver: driver_tx.clone(),
             batch: net_cfg_sync_blocks,
         }
@@ -151,8 +154,7 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
         net: net.clone(),
         shared: shared.clone(),
         chain_id: chain_id.clone(),
-        validators: validators.clone(),
-        me,
+        me: key.address(),
     };
     let rpc = cairn_rpc::serve(rpc_cfg, Arc::new(api), registry.clone()).await.with_context(|| {
         format!("cannot start RPC on {} / {} / {} (port in use?)", r.jsonrpc_addr, r.grpc_addr, r.metrics_addr)

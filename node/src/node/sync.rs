@@ -6,10 +6,10 @@
 use super::driver::DriverEvent;
 use super::shared::Shared;
 use anyhow::Result;
-use cairn_engine::{sync, Event};
+use cairn_engine::{sync, Event, Signers};
 use cairn_mempool::Mempool;
 use cairn_network::{NetworkHandle, PeerId};
-use cairn_proto::{pb, ValidatorSet};
+use cairn_proto::pb;
 use cairn_state::State;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +21,6 @@ pub struct Syncer {
     pub mempool: Arc<Mempool>,
     pub shared: Arc<Shared>,
     pub chain_id: String,
-    pub validators: ValidatorSet,
     pub driver: mpsc::Sender<DriverEvent>,
     /// Blocks asked for per request.
     pub batch: u32,
@@ -61,9 +60,12 @@ impl Syncer {
     async fn pull(&self, peer: PeerId) -> Result<bool> {
         let from = self.state.latest_height() + 1;
         let resp = self.net.request_blocks(peer, pb::SyncRequest { from_height: from, max_blocks: self.batch }).await?;
-        let (mempool, chain_id, validators) = (self.mempool.clone(), self.chain_id.clone(), self.validators.clone());
+        // The sets that sign `from` and the height after: both decided once `from - 1` is.
+        let set_at = |h| self.state.validator_set_at(h)?.ok_or_else(|| anyhow::anyhow!("no validator set for {h}"));
+        let signers = Signers { current: set_at(from)?, next: set_at(from + 1)? };
+        let (mempool, chain_id) = (self.mempool.clone(), self.chain_id.clone());
         let verified = tokio::task::spawn_blocking(move || {
-            sync::verify_response(resp, from, &chain_id, &validators, |h| mempool.get(h))
+            sync::verify_response(resp, from, &chain_id, &signers, |h| mempool.get(h))
         })
         .await?;
         let blocks = match verified {

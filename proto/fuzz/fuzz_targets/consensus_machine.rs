@@ -106,7 +106,7 @@ impl Harness {
             record: Record::default(),
             build: Vec::new(),
         };
-        h.feed(Input::StartHeight { height: 1 });
+        h.feed(Input::StartHeight { height: 1, validators: validator_set() });
         h
     }
 
@@ -126,7 +126,7 @@ impl Harness {
             }
             for out in self.machine.handle(input) {
                 if let Some(height) = self.check(out) {
-                    next = Some(Input::StartHeight { height });
+                    next = Some(Input::StartHeight { height, validators: validator_set() });
                 }
             }
         }
@@ -184,7 +184,7 @@ impl Harness {
         let height = self.machine.height();
         self.machine = Consensus::new(self.config.clone(), CHAIN.into(), validator_set(), Some(keys()[0].clone()));
         self.build.clear();
-        self.feed(Input::StartHeight { height });
+        self.feed(Input::StartHeight { height, validators: validator_set() });
         for entry in self.record.wal.clone() {
             self.feed(Input::Replay(entry));
         }

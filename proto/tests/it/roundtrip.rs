@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use cairn_proto::{
     pb, Account, Address, Block, Certificate, CertifiedBlock, CommitSig, ConsensusMessage, DuplicateVoteEvidence, Hash,
-    Header, Keypair, Proposal, Transfer, TxAction, TxBody, UncheckedTx, VerifiedTx, Vote, VoteKind,
+    Header, Keypair, Proposal, Stake, Transfer, TxAction, TxBody, Unbond, UncheckedTx, VerifiedTx, Vote, VoteKind,
 };
 use proptest::prelude::*;
 use prost::Message;
@@ -16,24 +16,24 @@ fn key() -> impl Strategy<Value = Keypair> {
     any::<[u8; 32]>().prop_map(Keypair::from_seed)
 }
 
+fn action() -> impl Strategy<Value = TxAction> {
+    prop_oneof![
+        (any::<[u8; 32]>(), any::<u64>())
+            .prop_map(|(to, amount)| TxAction::Transfer(Transfer { recipient: Address(to), amount })),
+        any::<u64>().prop_map(|amount| TxAction::Stake(Stake { amount })),
+        any::<u64>().prop_map(|amount| TxAction::Unbond(Unbond { amount })),
+    ]
+}
+
 fn tx() -> impl Strategy<Value = VerifiedTx> {
-    (key(), "[a-z0-9-]{0,16}", any::<u64>(), any::<u64>(), any::<[u8; 32]>(), any::<u64>()).prop_map(
-        |(k, chain_id, nonce, fee, to, amount)| {
-            TxBody {
-                chain_id,
-                sender: k.address(),
-                nonce,
-                fee,
-                action: TxAction::Transfer(Transfer { recipient: Address(to), amount }),
-            }
-            .sign(&k)
-        },
-    )
+    (key(), "[a-z0-9-]{0,16}", any::<u64>(), any::<u64>(), action()).prop_map(|(k, chain_id, nonce, fee, action)| {
+        TxBody { chain_id, sender: k.address(), nonce, fee, action }.sign(&k)
+    })
 }
 
 fn header() -> impl Strategy<Value = Header> {
-    ("[a-z-]{1,12}", any::<u64>(), hash(), any::<u64>(), any::<[u8; 32]>(), hash()).prop_map(
-        |(chain_id, height, parent_hash, timestamp_ms, proposer, state_root)| Header {
+    ("[a-z-]{1,12}", any::<u64>(), hash(), any::<u64>(), any::<[u8; 32]>(), hash(), hash()).prop_map(
+        |(chain_id, height, parent_hash, timestamp_ms, proposer, state_root, next_validators_hash)| Header {
             chain_id,
             height,
             parent_hash,
@@ -42,6 +42,7 @@ fn header() -> impl Strategy<Value = Header> {
             tx_root: Hash::ZERO,
             state_root,
             tx_count: 0,
+            next_validators_hash,
         },
     )
 }
@@ -123,7 +124,7 @@ proptest! {
 
     #[test]
     fn account_roundtrip(balance in any::<u64>(), nonce in any::<u64>()) {
-        let a = Account { balance, nonce };
+        let a = Account::new(balance, nonce);
         prop_assert_eq!(Account::decode(&a.encode()).unwrap(), a);
     }
 

@@ -103,10 +103,21 @@ pub struct AccountJson {
     pub address: Address,
     pub balance: u64,
     pub nonce: u64,
+    /// Staking (proto/README.md "Staking"): omitted when zero, as for an account that never staked.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub bonded: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unbonding: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub release_height: u64,
     pub height: u64,
     pub state_root: Hash,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proof: Option<ProofJson>,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 impl From<AccountInfo> for AccountJson {
@@ -115,6 +126,9 @@ impl From<AccountInfo> for AccountJson {
             address: a.address,
             balance: a.account.balance,
             nonce: a.account.nonce,
+            bonded: a.account.bonded,
+            unbonding: a.account.unbonding,
+            release_height: a.account.release_height,
             height: a.height,
             state_root: a.state_root,
             proof: a.proof.as_ref().map(ProofJson::from),

@@ -61,7 +61,15 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
         let height = block_height(&p)?;
         ok(ctx.api.block(height).map(BlockJson::from))
     })?;
-    m.register_method("chain_getValidators", |_, ctx, _| ctx.api.validators())?;
+    m.register_method("chain_getValidators", |p, ctx, _| {
+        let height = block_height(&p)?;
+        ctx.api.validators(height).ok_or_else(|| {
+            let which = height.map_or("the next height".to_string(), |h| format!("height {h}"));
+            invalid_params(format!(
+                "no validator set is known for {which}: sets are known from height 1 to two heights past the latest"
+            ))
+        })
+    })?;
     m.register_method("chain_getEvidence", |_, ctx, _| ctx.api.evidence())?;
     m.register_method("mempool_status", |_, ctx, _| ok(ctx.api.mempool()))?;
     m.register_method("net_peers", |_, ctx, _| ctx.api.peers())?;

@@ -45,7 +45,7 @@ impl FakeNode {
     pub fn new(funded: &[Address], broadcast_capacity: usize) -> Self {
         let mut chain = Chain { live: true, ready: true, ..Chain::default() };
         for a in funded {
-            chain.accounts.insert(*a, Account { balance: GENESIS_BALANCE, nonce: 0 });
+            chain.accounts.insert(*a, Account::new(GENESIS_BALANCE, 0));
         }
         FakeNode {
             inner: Mutex::new(chain),
@@ -96,11 +96,14 @@ impl FakeNode {
         let height = c.blocks.len() as u64 + 1;
         let txs = std::mem::take(&mut c.pending);
         for (i, tx) in txs.iter().enumerate() {
-            let TxAction::Transfer(t) = &tx.body().action;
+            // The fake moves balances only: staking is the state crate's to model.
+            let action = &tx.body().action;
             let from = c.accounts.entry(tx.sender()).or_default();
-            from.balance -= t.amount + tx.fee();
+            from.balance -= action.debit() + tx.fee();
             from.nonce += 1;
-            c.accounts.entry(t.recipient).or_default().balance += t.amount;
+            if let Some(to) = action.recipient() {
+                c.accounts.entry(to).or_default().balance += action.debit();
+            }
             c.committed.insert(tx.hash(), (height, i as u32));
         }
         let parent_hash = c.blocks.last().map_or(Hash::ZERO, |b| b.hash);
@@ -113,6 +116,7 @@ impl FakeNode {
             tx_root: Hash::ZERO,
             state_root: Hash::of(&height.to_le_bytes()),
             tx_count: 0,
+            next_validators_hash: cairn_proto::Hash::ZERO,
         };
         let block = Block::new(header, txs);
         let hash = block.hash();
@@ -211,8 +215,9 @@ impl NodeApi for FakeNode {
         }
     }
 
-    fn validators(&self) -> Vec<Validator> {
-        vec![Validator { address: self.validator.address(), power: 10 }]
+    fn validators(&self, height: Option<u64>) -> Option<Vec<Validator>> {
+        let known = height.is_none_or(|h| h >= 1 && h <= self.inner.lock().blocks.len() as u64 + 2);
+        known.then(|| vec![Validator { address: self.validator.address(), power: 10 }])
     }
 
     fn account(&self, address: &Address, height: Option<u64>, prove: bool) -> Result<AccountInfo, ApiError> {

@@ -124,6 +124,7 @@ async fn validators_mempool_peers_evidence() {
     let vs = h.result("chain_getValidators", json!([])).await;
     assert_eq!(vs.as_array().unwrap().len(), 1);
     assert!(is_hex64(&vs[0]["address"]) && vs[0]["power"] == 10);
+    assert_eq!(h.result("chain_getValidators", json!([1])).await, vs, "the set of a given height");
 
     assert_eq!(h.result("mempool_status", json!([])).await, json!({"size": 0, "bytes": 0, "capacity": 64}));
 

@@ -268,7 +268,7 @@ mod tests {
     use cairn_proto::{Account, Address};
 
     fn leaf(i: u8, balance: u64) -> Leaf {
-        Leaf::new(key_of(&Address([i; 32])), &Account { balance, nonce: 0 })
+        Leaf::new(key_of(&Address([i; 32])), &Account::new(balance, 0))
     }
 
     fn sorted(mut v: Vec<Leaf>) -> Vec<Leaf> {

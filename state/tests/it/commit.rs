@@ -12,7 +12,7 @@ fn genesis_is_written_once_and_checked_after() {
     state.init_genesis(&genesis(10, 100)).unwrap();
     let root = state.state_root();
     assert_ne!(root, Hash::ZERO);
-    assert_eq!(state.account(&key(3).address()), Account { balance: 100, nonce: 0 });
+    assert_eq!(state.account(&key(3).address()), Account::new(100, 0));
     assert_eq!(state.root_at(0).unwrap(), Some(root));
     state.init_genesis(&genesis(10, 100)).unwrap();
     assert!(matches!(state.init_genesis(&genesis(10, 101)), Err(StateError::GenesisMismatch { .. })));
@@ -54,11 +54,11 @@ fn commit_executes_indexes_and_stores_the_block() {
     assert_ne!(out.state_root, genesis_root);
     let errors: Vec<_> = out.receipts.iter().map(|r| r.error.as_deref()).collect();
     assert_eq!(errors, vec![None, Some("insufficient_balance"), None, Some("nonce_too_high")]);
-    assert_eq!(state.account(&a.address()), Account { balance: 8, nonce: 2 });
-    assert_eq!(state.account(&b.address()), Account { balance: 170, nonce: 0 });
-    assert_eq!(state.account(&c.address()), Account { balance: 20, nonce: 0 });
-    assert!(out.touched.contains(&(c.address(), Account { balance: 20, nonce: 0 })));
-    assert!(out.touched.contains(&(b.address(), Account { balance: 170, nonce: 0 })));
+    assert_eq!(state.account(&a.address()), Account::new(8, 2));
+    assert_eq!(state.account(&b.address()), Account::new(170, 0));
+    assert_eq!(state.account(&c.address()), Account::new(20, 0));
+    assert!(out.touched.contains(&(c.address(), Account::new(20, 0))));
+    assert!(out.touched.contains(&(b.address(), Account::new(170, 0))));
     assert_eq!(
         state.tx_location(&hashes[1]).unwrap(),
         Some(TxLocation { height: 1, index: 1, success: false, error: Some("insufficient_balance".into()) })
@@ -71,8 +71,8 @@ fn commit_executes_indexes_and_stores_the_block() {
     assert_eq!(state.block(1).unwrap().as_ref(), Some(&block));
     assert_eq!(state.block_by_hash(&block.block.hash()).unwrap().as_ref(), Some(&block));
     assert_eq!(state.block(2).unwrap(), None);
-    assert_eq!(state.account_at(&a.address(), 0).unwrap(), Account { balance: 100, nonce: 0 });
-    assert_eq!(state.account_at(&a.address(), 1).unwrap(), Account { balance: 8, nonce: 2 });
+    assert_eq!(state.account_at(&a.address(), 0).unwrap(), Account::new(100, 0));
+    assert_eq!(state.account_at(&a.address(), 1).unwrap(), Account::new(8, 2));
     assert_eq!(state.root_at(0).unwrap(), Some(genesis_root));
     assert_eq!(state.root_at(2).unwrap(), None);
     assert!(matches!(state.account_at(&a.address(), 2), Err(StateError::FutureHeight { .. })));

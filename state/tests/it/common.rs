@@ -67,6 +67,7 @@ pub fn next_block(state: &State, txs: Vec<VerifiedTx>) -> CertifiedBlock {
         tx_root: Hash::ZERO,
         state_root: state.state_root(),
         tx_count: 0,
+        next_validators_hash: cairn_proto::Hash::ZERO,
     };
     let block = Block::new(header, txs);
     let certificate = Certificate { height, round: 0, block_hash: block.hash(), signatures: vec![] };

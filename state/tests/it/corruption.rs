@@ -75,7 +75,7 @@ fn a_tampered_account_fails_the_root_check() {
         let mut k = blake3::hash(&address.0).as_bytes().to_vec();
         k.extend_from_slice(&(!height).to_be_bytes());
         let mut v = address.0.to_vec();
-        v.extend_from_slice(&Account { balance: 1 << 40, nonce: 0 }.encode());
+        v.extend_from_slice(&Account::new(1 << 40, 0).encode());
         db.put_cf(cf, k, v).unwrap();
     }
     let msg = open_err(dir.path());

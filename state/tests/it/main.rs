@@ -7,4 +7,5 @@ mod crash;
 mod proofs;
 mod pruning;
 mod snapshot;
+mod staking;
 mod tree_model;

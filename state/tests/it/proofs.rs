@@ -26,7 +26,7 @@ fn proofs_verify_at_every_height_for_present_and_absent_accounts() {
                 _ => {}
             }
             // The same proof cannot claim another value or absence/presence.
-            let wrong = Account { balance: account.unwrap_or_default().balance + 1, nonce: 0 };
+            let wrong = Account::new(account.unwrap_or_default().balance + 1, 0);
             assert!(verify_proof(&root, &address, Some(&wrong), &proof).is_err());
             if account.is_some() {
                 assert!(verify_proof(&root, &address, None, &proof).is_err());
@@ -91,13 +91,20 @@ fn malformed_pb_proofs_are_refused() {
 }
 
 #[test]
-fn empty_state_proves_everything_absent() {
+fn a_genesis_of_only_the_validators_stake_proves_every_other_account_absent() {
     let dir = tempfile::tempdir().unwrap();
     let state = fresh(dir.path(), 0, 0, test_config());
-    assert_eq!(state.state_root(), Hash::ZERO);
+    // The validator's stake is an account (minted at genesis), the only one.
+    let root = state.state_root();
+    assert_ne!(root, Hash::ZERO);
+    let validator = state.validator_set_at(1).unwrap().unwrap().validators()[0].address;
+    let (acct, proof) = state.prove(&validator, 0).unwrap();
+    let acct = acct.unwrap();
+    assert_eq!((acct.balance, acct.bonded), (0, cairn_proto::staking::STAKE_PER_POWER));
+    verify_proof(&root, &validator, Some(&acct), &proof).unwrap();
     let (acct, proof) = state.prove(&key(1).address(), 0).unwrap();
     assert!(acct.is_none() && proof.siblings.is_empty());
-    verify_proof(&Hash::ZERO, &key(1).address(), None, &proof).unwrap();
+    verify_proof(&root, &key(1).address(), None, &proof).unwrap();
 }
 
 #[test]
@@ -122,7 +129,7 @@ fn an_existing_empty_account_is_proven_present_and_absence_only_by_an_absence_pr
     let funded = key(1).address();
     let (_, funded_proof) = state.prove(&funded, height).unwrap();
     assert!(verify_account_proof(&root, &funded, &Account::default(), &funded_proof).is_err());
-    let rich = Account { balance: 1, nonce: 0 };
+    let rich = Account::new(1, 0);
     assert!(verify_account_proof(&root, &empty, &rich, &proof).is_err());
     assert!(verify_account_proof(&root, &missing, &rich, &absence).is_err());
     // The present account's proof cannot be passed off as another address's absence.

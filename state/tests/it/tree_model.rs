@@ -33,7 +33,7 @@ fn leaves(batch: &BTreeMap<Address, Account>) -> Vec<Leaf> {
 
 fn batches() -> impl Strategy<Value = Vec<BTreeMap<Address, Account>>> {
     // Small address space (u8) so batches overwrite each other's accounts often.
-    let account = (0u64..1_000, 0u64..5).prop_map(|(balance, nonce)| Account { balance, nonce });
+    let account = (0u64..1_000, 0u64..5).prop_map(|(balance, nonce)| Account::new(balance, nonce));
     let batch = prop::collection::btree_map(any::<u8>().prop_map(|b| Address([b; 32])), account, 0..40);
     prop::collection::vec(batch, 1..8)
 }
@@ -46,7 +46,7 @@ fn check_version(tree: &Tree, model: &BTreeMap<Address, Account>) -> Result<(), 
         let address = Address([b; 32]);
         let proof = tree.prove(&key_of(&address));
         prop_assert!(verify_proof(&root, &address, model.get(&address), &proof).is_ok());
-        let claim = Account { balance: model.get(&address).map_or(1, |a| a.balance + 1), nonce: 0 };
+        let claim = Account::new(model.get(&address).map_or(1, |a| a.balance + 1), 0);
         prop_assert!(verify_proof(&root, &address, Some(&claim), &proof).is_err());
     }
     Ok(())

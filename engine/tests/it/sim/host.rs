@@ -248,7 +248,7 @@ impl Store for SimHost {
         disk.chain.push(cb.clone());
         disk.tip = tip.clone();
         self.seen.clear();
-        Ok(Committed { tip, touched: Vec::new() })
+        Ok(Committed { tip, touched: Vec::new(), later_set: self.validators.clone() })
     }
 }
 

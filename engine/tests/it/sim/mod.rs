@@ -20,7 +20,7 @@ mod net;
 mod scenario;
 
 use cairn_consensus::Consensus;
-use cairn_engine::{sync, Engine, EngineConfig, EngineError, Event as EngineEvent};
+use cairn_engine::{sync, Engine, EngineConfig, EngineError, Event as EngineEvent, Signers};
 use cairn_proto::{pb, Address, Keypair, Transfer, TxAction, TxBody, Validator, ValidatorSet, VerifiedTx};
 use check::Checker;
 use host::{Disk, HostSetup, Role, Shared, SharedRef, SimHost};
@@ -263,7 +263,13 @@ impl Sim {
                 }
             }
             Msg::SyncResponse { from_height, resp } => {
-                match sync::verify_response(*resp, from_height, &self.chain_id, &self.validators, |_| None) {
+                match sync::verify_response(
+                    *resp,
+                    from_height,
+                    &self.chain_id,
+                    &Signers::fixed(self.validators.clone()),
+                    |_| None,
+                ) {
                     Ok(blocks) => self.drive(to, |e| e.handle(EngineEvent::Synced(blocks))),
                     Err(e) if self.nodes[from].role == Role::Honest => {
                         self.violation(format!("node {to} refused honest node {from}'s sync answer: {e}"))
@@ -311,7 +317,8 @@ impl Sim {
             let d = node.disk.borrow();
             (d.tip.clone(), d.wal.clone(), d.signed)
         };
-        self.nodes[i].engine = Some(Engine::new(host, consensus, self.cfg.clone(), self.validators.clone(), tip));
+        self.nodes[i].engine =
+            Some(Engine::new(host, consensus, self.cfg.clone(), Signers::fixed(self.validators.clone()), tip));
         self.drive(i, |e| e.start(wal, signed));
     }
 
