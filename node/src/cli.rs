@@ -213,6 +213,15 @@ pub enum TestnetCommand {
         #[arg(long, default_value = "testnet")]
         dir: PathBuf,
     },
+    /// Add DIR/nodeN: a full node of the same chain with a new key, dialling every node of DIR.
+    /// It becomes a validator once its key bonds stake (`cairn tx stake`).
+    #[command(after_help = "Example:
+  cairn testnet add-node --dir net && cairn start --home net/node4")]
+    AddNode {
+        /// The testnet directory made by `cairn testnet init` (single machine).
+        #[arg(long, default_value = "testnet")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Args, Debug, Clone)]

@@ -76,6 +76,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Keys(KeysCommand::Show { home }) => commands::keys::show(&home),
         Command::Testnet(TestnetArgs { command: None }) => commands::testnet::init_and_start().await,
         Command::Testnet(TestnetArgs { command: Some(TestnetCommand::Init(args)) }) => commands::testnet::init(&args),
+        Command::Testnet(TestnetArgs { command: Some(TestnetCommand::AddNode { dir }) }) => {
+            commands::testnet::add_node(&dir).map(drop)
+        }
         Command::Testnet(TestnetArgs { command: Some(TestnetCommand::Start { dir }) }) => {
             commands::testnet::start(&dir).await
         }

@@ -74,6 +74,46 @@ pub fn init(args: &TestnetInitArgs) -> Result<()> {
     Ok(())
 }
 
+/// Writes `dir/nodeN` (N = the number of nodes already there): node 0's genesis and config
+/// with a new key, the next ports of the layout, and every existing node as a bootstrap peer.
+/// Returns its home. Only for single-machine testnets (the new node is dialled on loopback).
+pub fn add_node(dir: &Path) -> Result<Home> {
+    let homes: Vec<Home> = TestnetLayout::discover(dir)?.into_iter().map(Home).collect();
+    let configs: Vec<NodeConfig> =
+        homes.iter().map(|h| NodeConfig::load(&h.config(), std::iter::empty())).collect::<Result<_>>()?;
+    let first = &configs[0];
+    anyhow::ensure!(
+        first.p2p.external_addrs.is_empty(),
+        "{} is a multi-host testnet (--hosts); add-node writes single-machine nodes only",
+        dir.display()
+    );
+    let i = homes.len();
+    let layout = TestnetLayout { dir: dir.to_path_buf(), validators: i, base_port: first.p2p.listen.port() };
+    let ports = layout.ports(i);
+    let mut bootstrap = vec![];
+    for (home, cfg) in homes.iter().zip(&configs) {
+        let peer = cairn_network::peer_id_of(&home.load_key()?);
+        bootstrap.push(Host::Ip(cfg.p2p.listen.ip()).tcp(cfg.p2p.listen.port()).with(Protocol::P2p(peer)));
+    }
+    let mut cfg = first.clone();
+    cfg.moniker = format!("node{i}");
+    cfg.p2p.listen.set_port(ports.p2p);
+    cfg.p2p.bootstrap = bootstrap;
+    cfg.rpc.jsonrpc_addr.set_port(ports.jsonrpc);
+    cfg.rpc.grpc_addr.set_port(ports.grpc);
+    cfg.rpc.metrics_addr.set_port(ports.metrics);
+    let key = Keypair::generate();
+    let home = Home::write(&layout.node_home(i), &cfg, &homes[0].load_genesis()?, &key)?;
+    println!("added {} (full node, address {}, JSON-RPC port {})", home.0.display(), key.address(), ports.jsonrpc);
+    println!("start it:   cairn start --home {}", home.0.display());
+    println!(
+        "make it a validator: fund {} (cairn tx transfer), then cairn tx stake --key {} --amount 1000000000",
+        key.address(),
+        home.key().display()
+    );
+    Ok(home)
+}
+
 /// `n` new funded test accounts, made on every core, with a progress bar on a terminal.
 fn generate_accounts(n: usize) -> Vec<TestAccount> {
     use rayon::prelude::*;

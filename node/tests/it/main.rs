@@ -13,3 +13,4 @@ mod lying;
 mod net;
 mod netns;
 mod peers;
+mod staking;
