@@ -1,17 +1,19 @@
 //! The simulator's host: the engine's ports over the simulated world. The disk (WAL, blocks,
 //! signing state) survives crashes; the pool is empty (blocks carry no transactions); the clock
-//! is virtual time plus a per-instance skew. A host can be killed in the middle of carrying out
+//! is virtual time plus a per-instance skew; execution is a stand-in whose validator sets come
+//! from the scenario's plan (`sets.rs`). A host can be killed in the middle of carrying out
 //! a batch (the sim's kill -9, before GST): every effect after that point is lost, and the
 //! fallible ones fail so that the engine stops. Byzantine roles tamper with what they send.
 use super::check::Checker;
 use super::net::{Event, Msg, World};
+use super::sets::Sets;
 use cairn_consensus::WalEntry;
 use cairn_engine::{
     sync::BlockSource, Clock, Committed, EngineError, Journal, Network, Observer, Pool, SignPoint, Store, Timer, Tip,
 };
 use cairn_proto::{
     pb, Account, Address, Block, CertifiedBlock, ConsensusMessage, DuplicateVoteEvidence, Hash, Keypair, Proposal,
-    ValidatorSet, VerifiedTx, Vote, VoteKind,
+    VerifiedTx, Vote, VoteKind,
 };
 use rand::Rng;
 use std::cell::RefCell;
@@ -83,7 +85,7 @@ pub struct SimHost {
     instances: usize,
     key: Keypair,
     chain_id: String,
-    validators: ValidatorSet,
+    sets: Rc<Sets>,
     sh: SharedRef,
     disk: Rc<RefCell<Disk>>,
     skew_ms: u64,
@@ -102,7 +104,7 @@ pub struct HostSetup {
     pub instances: usize,
     pub key: Keypair,
     pub chain_id: String,
-    pub validators: ValidatorSet,
+    pub sets: Rc<Sets>,
     pub skew_ms: u64,
     pub kill_chance: f64,
     pub junk: Rc<Vec<VerifiedTx>>,
@@ -119,7 +121,7 @@ impl SimHost {
             instances: s.instances,
             key: s.key,
             chain_id: s.chain_id,
-            validators: s.validators,
+            sets: s.sets,
             sh,
             disk,
             skew_ms: s.skew_ms,
@@ -238,7 +240,7 @@ impl Store for SimHost {
             disk.tip.hash,
             height,
             &self.chain_id,
-            &self.validators,
+            self.sets.at(height),
         );
         // A stand-in for execution: the root folds in each block, so equal chains have equal
         // roots and the validity rule's state-root check is exercised.
@@ -248,7 +250,9 @@ impl Store for SimHost {
         disk.chain.push(cb.clone());
         disk.tip = tip.clone();
         self.seen.clear();
-        Ok(Committed { tip, touched: Vec::new(), later_set: self.validators.clone() })
+        // The stand-in for the stakes this block's execution would leave: the plan's set of h + 2.
+        let later_set = self.sets.at(height + cairn_proto::staking::EFFECT_DELAY).clone();
+        Ok(Committed { tip, touched: Vec::new(), later_set })
     }
 }
 

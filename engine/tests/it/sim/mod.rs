@@ -3,7 +3,9 @@
 //! RNG drives a discrete-event world with latency, jitter, drops, duplicates, reordering, slow
 //! links, partitions that heal at GST, crashes (also in the middle of carrying out a batch) with
 //! WAL-replay restarts, data wipes, validators down for good, and byzantine validators: an
-//! equivocator, a "twin" (two instances with one key), a flooder.
+//! equivocator, a "twin" (two instances with one key), a flooder. `many_seeds_with_changing_sets`
+//! adds a validator-set plan (`sets.rs`): spare nodes join, validators leave or change power,
+//! each change taking effect two heights after the block that decides it, as stakes do.
 //!
 //! Every run checks agreement, validity, no honest double-sign, evidence only against byzantine
 //! validators, that honest engines hold no more than their bounds, and liveness: once the last
@@ -13,11 +15,13 @@
 //! the round it was in at GST.
 //!
 //! `SIM_SEEDS=100000 SIM_SEED_START=0 cargo test --release -p cairn-engine --test it
-//! sim::many_seeds` runs more seeds; a failing seed prints the command that replays it.
+//! sim::many_seeds` runs more seeds (`SIM_SET_SEEDS` for the changing sets); a failing seed
+//! prints the command that replays it.
 mod check;
 mod host;
 mod net;
 mod scenario;
+mod sets;
 
 use cairn_consensus::Consensus;
 use cairn_engine::{sync, Engine, EngineConfig, EngineError, Event as EngineEvent, Signers};
@@ -29,6 +33,7 @@ use rand::Rng;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use scenario::Scenario;
+use sets::Sets;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -55,7 +60,7 @@ pub struct Sim {
     nodes: Vec<Slot>,
     scenario: Scenario,
     chain_id: String,
-    validators: ValidatorSet,
+    sets: Rc<Sets>,
     cfg: EngineConfig,
     crashes: u64,
     junk: Rc<Vec<VerifiedTx>>,
@@ -76,6 +81,8 @@ pub struct RunStats {
     pub max_round: u32,
     /// Virtual ms from GST until every live honest node had decided the required heights.
     pub heal_ms: u64,
+    /// Validator set changes that took effect on every live honest node.
+    pub set_changes: u64,
 }
 
 fn sim_config() -> EngineConfig {
@@ -106,9 +113,12 @@ fn junk_txs() -> Vec<VerifiedTx> {
 }
 
 impl Sim {
-    fn new(seed: u64) -> Self {
+    fn new(seed: u64, kind: Kind) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let scenario = Scenario::generate(&mut rng);
+        let scenario = match kind {
+            Kind::FixedSet => Scenario::generate(&mut rng),
+            Kind::ChangingSets => Scenario::generate_with_set_changes(&mut rng),
+        };
         Self::with_scenario(rng, scenario)
     }
 
@@ -121,8 +131,9 @@ impl Sim {
     }
 
     fn with_scenario(mut rng: ChaCha8Rng, scenario: Scenario) -> Self {
-        let keys = Self::keys(scenario.n);
-        let validators = Self::validator_set(&keys);
+        let keys = Self::keys(scenario.n + scenario.spares);
+        let addresses: Vec<Address> = keys.iter().map(Keypair::address).collect();
+        let sets = Rc::new(Sets::new(&scenario.sets, &addresses));
         let mut check = Checker::default();
         let role_of = |i| match Some(i) {
             x if x == scenario.equivocator => Role::Equivocator,
@@ -166,13 +177,14 @@ impl Sim {
         }
         let sh = Rc::new(RefCell::new(Shared { world, check, max_round: 0 }));
         let junk = Rc::new(if scenario.flooder.is_some() { junk_txs() } else { Vec::new() });
+        let cfg = EngineConfig { empty_block_interval_ms: scenario.empty_block_interval_ms, ..sim_config() };
         let mut sim = Sim {
             sh,
             nodes,
             scenario,
             chain_id: "sim".into(),
-            validators,
-            cfg: sim_config(),
+            sets,
+            cfg,
             crashes: 0,
             junk,
             at_gst: None,
@@ -233,7 +245,7 @@ impl Sim {
         let held = engine.held();
         let round = engine.consensus().round() as usize;
         let ahead = self.cfg.max_future_rounds as usize;
-        let n = self.validators.len();
+        let n = self.sets.max_len();
         if held.future_bytes > self.cfg.future_buffer_bytes
             || held.future_messages > self.cfg.future_buffer_messages
             || held.vote_rounds > round + 1 + n * ahead
@@ -263,13 +275,10 @@ impl Sim {
                 }
             }
             Msg::SyncResponse { from_height, resp } => {
-                match sync::verify_response(
-                    *resp,
-                    from_height,
-                    &self.chain_id,
-                    &Signers::fixed(self.validators.clone()),
-                    |_| None,
-                ) {
+                // As the node does: the sets of the asked-for heights, from its own state.
+                let signers =
+                    Signers { current: self.sets.at(from_height).clone(), next: self.sets.at(from_height + 1).clone() };
+                match sync::verify_response(*resp, from_height, &self.chain_id, &signers, |_| None) {
                     Ok(blocks) => self.drive(to, |e| e.handle(EngineEvent::Synced(blocks))),
                     Err(e) if self.nodes[from].role == Role::Honest => {
                         self.violation(format!("node {to} refused honest node {from}'s sync answer: {e}"))
@@ -301,24 +310,21 @@ impl Sim {
             instances: self.nodes.len(),
             key: node.key.clone(),
             chain_id: self.chain_id.clone(),
-            validators: self.validators.clone(),
+            sets: self.sets.clone(),
             skew_ms: node.skew_ms,
             kill_chance: self.scenario.kill_chance,
             junk: self.junk.clone(),
         };
         let host = SimHost::new(setup, self.sh.clone(), node.disk.clone());
-        let consensus = Consensus::new(
-            self.cfg.consensus(true),
-            self.chain_id.clone(),
-            self.validators.clone(),
-            Some(node.key.clone()),
-        );
         let (tip, wal, signed) = {
             let d = node.disk.borrow();
             (d.tip.clone(), d.wal.clone(), d.signed)
         };
-        self.nodes[i].engine =
-            Some(Engine::new(host, consensus, self.cfg.clone(), Signers::fixed(self.validators.clone()), tip));
+        let (current, next) = (self.sets.at(tip.height + 1).clone(), self.sets.at(tip.height + 2).clone());
+        let consensus =
+            Consensus::new(self.cfg.consensus(true), self.chain_id.clone(), current.clone(), Some(node.key.clone()));
+        let signers = Signers { current, next };
+        self.nodes[i].engine = Some(Engine::new(host, consensus, self.cfg.clone(), signers, tip));
         self.drive(i, |e| e.start(wal, signed));
     }
 
@@ -375,7 +381,8 @@ impl Sim {
             let now = self.now();
             if target.is_none() && now >= gst {
                 self.note_gst();
-                target = Some(self.honest_heights().max().unwrap_or(0) + self.scenario.heights_after_gst);
+                let after_gst = self.honest_heights().max().unwrap_or(0) + self.scenario.heights_after_gst;
+                target = Some(after_gst.max(self.scenario.min_height));
             }
             if let Some(t) = target {
                 if self.honest_heights().all(|h| h >= t) {
@@ -423,6 +430,7 @@ impl Sim {
             evidence: sh.check.evidence,
             max_round: sh.max_round,
             heal_ms,
+            set_changes: self.sets.changes_by(self.honest_heights().min().unwrap_or(0)) as u64,
         };
         (stats, sh.check.violations.clone())
     }
@@ -434,10 +442,35 @@ fn describe(e: &Engine<SimHost>) -> String {
     format!("h{} r{} {:?} lock {:?} valid {:?}", c.height(), c.round(), c.step(), c.locked(), c.valid())
 }
 
+/// Which scenarios a seed draws.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The genesis set for ever (`Scenario::generate`).
+    FixedSet,
+    /// Joins, leaves and power changes on top (`Scenario::generate_with_set_changes`).
+    ChangingSets,
+}
+
+impl Kind {
+    /// `SIM_SETS=1` picks changing sets for `replay`.
+    fn from_env() -> Kind {
+        if env_u64("SIM_SETS", 0) == 1 {
+            Kind::ChangingSets
+        } else {
+            Kind::FixedSet
+        }
+    }
+
+    fn replay_command(self, seed: u64) -> String {
+        let sets = if self == Kind::ChangingSets { "SIM_SETS=1 " } else { "" };
+        format!("{sets}SIM_SEED={seed} cargo test -p cairn-engine --test it sim::replay -- --nocapture")
+    }
+}
+
 /// Runs one seed; `Err` lists the violated properties (or the panic message).
-pub fn run_seed(seed: u64) -> Result<RunStats, String> {
+pub fn run_seed(seed: u64, kind: Kind) -> Result<RunStats, String> {
     let result = std::panic::catch_unwind(|| {
-        let sim = Sim::new(seed);
+        let sim = Sim::new(seed, kind);
         let scenario = format!("{:?}", sim.scenario);
         let (stats, violations) = sim.run();
         (stats, violations, scenario)
@@ -453,10 +486,9 @@ fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// CI: 1,000 seeds by default (SIM_SEEDS / SIM_SEED_START to change), on all cores.
-#[test]
-fn many_seeds() {
-    let (start, count) = (env_u64("SIM_SEED_START", 0), env_u64("SIM_SEEDS", 1_000));
+/// Runs `count` seeds from `start` on all cores; panics listing every failing seed with the
+/// command that replays it.
+fn run_many(kind: Kind, start: u64, count: u64) {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
     let results: Vec<(u64, Result<RunStats, String>)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
@@ -464,7 +496,7 @@ fn many_seeds() {
                 s.spawn(move || {
                     (start + t..start + count)
                         .step_by(threads as usize)
-                        .map(|seed| (seed, run_seed(seed)))
+                        .map(|seed| (seed, run_seed(seed, kind)))
                         .collect::<Vec<_>>()
                 })
             })
@@ -482,14 +514,26 @@ fn many_seeds() {
                 total.evidence += s.evidence;
                 total.max_round = total.max_round.max(s.max_round);
                 total.heal_ms = total.heal_ms.max(s.heal_ms);
+                total.set_changes += s.set_changes;
             }
-            Err(e) => failures.push(format!(
-                "seed {seed}: {e}\n  replay: SIM_SEED={seed} cargo test -p cairn-engine --test it sim::replay -- --nocapture"
-            )),
+            Err(e) => failures.push(format!("seed {seed}: {e}\n  replay: {}", kind.replay_command(seed))),
         }
     }
-    println!("{count} seeds from {start}: {total:?}");
+    println!("{kind:?}: {count} seeds from {start}: {total:?}");
     assert!(failures.is_empty(), "{} of {count} seeds failed:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// CI: 1,000 seeds by default (SIM_SEEDS / SIM_SEED_START to change), on all cores.
+#[test]
+fn many_seeds() {
+    run_many(Kind::FixedSet, env_u64("SIM_SEED_START", 0), env_u64("SIM_SEEDS", 1_000));
+}
+
+/// The same faults while validators join, leave and change power (`sets.rs`): 1,000 seeds by
+/// default (SIM_SET_SEEDS / SIM_SEED_START to change).
+#[test]
+fn many_seeds_with_changing_sets() {
+    run_many(Kind::ChangingSets, env_u64("SIM_SEED_START", 0), env_u64("SIM_SET_SEEDS", 1_000));
 }
 
 /// Seeds that once failed, run on every CI run whatever range `many_seeds` covers. 3004: a
@@ -512,17 +556,17 @@ const REGRESSION_SEEDS: &[u64] = &[
 #[test]
 fn regression_seeds() {
     for seed in REGRESSION_SEEDS {
-        if let Err(e) = run_seed(*seed) {
+        if let Err(e) = run_seed(*seed, Kind::FixedSet) {
             panic!("seed {seed}: {e}");
         }
     }
 }
 
-/// Replays one seed (SIM_SEED, default 0) and prints what happened.
+/// Replays one seed (SIM_SEED, default 0; SIM_SETS=1 for changing sets) and prints what happened.
 #[test]
 fn replay() {
     let seed = env_u64("SIM_SEED", 0);
-    let sim = Sim::new(seed);
+    let sim = Sim::new(seed, Kind::from_env());
     println!("seed {seed}: {:?}", sim.scenario);
     let (stats, violations) = sim.run();
     println!("{stats:?}");

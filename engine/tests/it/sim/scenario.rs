@@ -2,14 +2,21 @@
 //! link quality, partitions, slow links, crashes and wipes, when the network stabilises), and
 //! scripted ones that pin a known failure.
 use super::net::{LinkConfig, Partition, SlowLink};
+use super::sets::{SetPlan, LAST_DECIDED};
+use cairn_proto::staking::EFFECT_DELAY;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 #[derive(Clone, Debug, Default)]
 pub struct Scenario {
-    /// Validators (3f+1).
+    /// Validators at genesis (3f+1).
     pub n: usize,
+    /// Honest nodes that start without power (keys `n..n + spares`): full nodes that the set
+    /// plan may make validators.
+    pub spares: usize,
+    /// Who holds power at each height; faulty validators hold 1 each throughout.
+    pub sets: SetPlan,
     /// Validator index that equivocates (sends different votes and proposals to different peers).
     pub equivocator: Option<usize>,
     /// Validator index whose key is shared by two instances (the Twins paper's byzantine node).
@@ -31,17 +38,49 @@ pub struct Scenario {
     pub kill_chance: f64,
     /// Heights every live honest node must decide after GST, within `bound_ms`.
     pub heights_after_gst: u64,
+    /// A height every live honest node must reach as well (past the last set change).
+    pub min_height: u64,
+    /// The engine's pause before an empty block. 0 builds at once, which a set reduced to one
+    /// validator (no network delay between its proposal and its decision) would turn into a
+    /// loop of blocks at one virtual instant; so changing sets pace blocks as nodes do.
+    pub empty_block_interval_ms: u64,
     pub bound_ms: u64,
 }
 
 impl Scenario {
+    /// A random scenario with the genesis set for ever.
     pub fn generate(rng: &mut ChaCha8Rng) -> Self {
+        Self::generate_with(rng, 0)
+    }
+
+    /// A random scenario whose validator set changes: up to two spare nodes, then a plan of
+    /// joins, leaves and power changes (`SetPlan::generate`) drawn after the rest.
+    pub fn generate_with_set_changes(rng: &mut ChaCha8Rng) -> Self {
+        let spares = rng.gen_range(0..=2);
+        let mut s = Self::generate_with(rng, spares);
+        let faulty: Vec<usize> = [s.equivocator, s.twin, s.flooder]
+            .into_iter()
+            .flatten()
+            .chain(s.down_forever.iter().map(|(_, i)| *i))
+            .chain(s.wipes.iter().map(|(_, i, _)| *i))
+            .collect();
+        s.sets = SetPlan::generate(rng, s.n, spares, &faulty);
+        // Two heights signed by the last set: its first, and one whose parent it signed.
+        s.min_height = LAST_DECIDED + EFFECT_DELAY + 2;
+        s.empty_block_interval_ms = 20;
+        s
+    }
+
+    /// With `spares` = 0 this draws exactly what it drew before sets could change, so the
+    /// seeds of `many_seeds` (and its regression seeds) keep their scenarios.
+    fn generate_with(rng: &mut ChaCha8Rng, spares: usize) -> Self {
         let n = if rng.gen_bool(0.7) { 4 } else { 7 };
         let f = (n - 1) / 3;
         let mut free: Vec<usize> = (0..n).collect();
         free.shuffle(rng);
         let gst = if rng.gen_bool(0.2) { 0 } else { rng.gen_range(300..5_000) };
-        let mut s = Scenario { n, heights_after_gst: 3, bound_ms: 60_000, ..Scenario::default() };
+        let sets = SetPlan::fixed(n, spares);
+        let mut s = Scenario { n, spares, sets, heights_after_gst: 3, bound_ms: 60_000, ..Scenario::default() };
         // At most f faulty validators: byzantine, down for good, or wiped (a wiped validator
         // refuses to sign at the heights its signing state covers, like a crashed one).
         let mut wiped = None;
@@ -56,7 +95,7 @@ impl Scenario {
                 _ => {}
             }
         }
-        let instances = n + usize::from(s.twin.is_some());
+        let instances = n + spares + usize::from(s.twin.is_some());
         let partitions = (0..rng.gen_range(0..=2))
             .map(|_| {
                 let start = rng.gen_range(0..gst.max(1));
@@ -110,6 +149,7 @@ impl Scenario {
         let late = |from, to, proposals_only| SlowLink { until: 700, from, to, extra: 1_000, proposals_only };
         Scenario {
             n: 4,
+            sets: SetPlan::fixed(4, 0),
             down_forever: vec![(520, p)],
             links: LinkConfig {
                 latency: 5,
