@@ -4,6 +4,7 @@ mod config;
 mod engine;
 mod error;
 mod future;
+pub mod light;
 mod ports;
 mod rules;
 mod signing;

@@ -2,58 +2,15 @@
 //! certificate is caught before a single tx of its block is looked at, a block whose txs do not
 //! verify is refused even with a good certificate, blocks out of order are refused, and a
 //! claimed height is believed only together with a verified block.
+use crate::fixtures::{certified_naming, keys, set_of, CHAIN};
 use cairn_engine::{sync, Signers, SyncError};
-use cairn_proto::{
-    pb, Address, Block, Certificate, CertifiedBlock, CommitSig, Hash, Header, Keypair, Transfer, TxAction, TxBody,
-    Validator, ValidatorSet, Vote, VoteKind,
-};
+use cairn_proto::{pb, CertifiedBlock, Hash, Keypair};
 use std::cell::Cell;
-
-const CHAIN: &str = "sync-test";
-
-fn keys() -> (Vec<Keypair>, ValidatorSet) {
-    let keys: Vec<Keypair> = (1..=4).map(|i| Keypair::from_seed([i; 32])).collect();
-    let set = ValidatorSet::new(keys.iter().map(|k| Validator { address: k.address(), power: 1 }).collect()).unwrap();
-    (keys, set)
-}
 
 /// Block `height` with `n` signed transfers, certified by `signers` (their precommits), in a
 /// chain whose set never changes.
 fn certified(height: u64, n: u64, signers: &[Keypair]) -> CertifiedBlock {
     certified_naming(height, n, signers, keys().1.hash())
-}
-
-/// As `certified`, with the header naming `next_set` as the set that signs the next block.
-fn certified_naming(height: u64, n: u64, signers: &[Keypair], next_set: Hash) -> CertifiedBlock {
-    let sender = Keypair::from_seed([9; 32]);
-    let txs = (0..n)
-        .map(|i| {
-            let action = TxAction::Transfer(Transfer { recipient: Address([7; 32]), amount: 1 });
-            TxBody { chain_id: CHAIN.into(), sender: sender.address(), nonce: height * 100 + i, fee: 1, action }
-                .sign(&sender)
-        })
-        .collect();
-    let header = Header {
-        chain_id: CHAIN.into(),
-        height,
-        parent_hash: Hash::ZERO,
-        timestamp_ms: height,
-        proposer: signers[0].address(),
-        tx_root: Hash::ZERO,
-        state_root: Hash::ZERO,
-        tx_count: 0,
-        next_validators_hash: next_set,
-    };
-    let block = Block::new(header, txs);
-    let hash = block.hash();
-    let signatures = signers
-        .iter()
-        .map(|k| {
-            let v = Vote::new_signed(k, CHAIN, VoteKind::Precommit, height, 0, Some(hash));
-            CommitSig { validator: v.validator, signature: v.signature }
-        })
-        .collect();
-    CertifiedBlock { block, certificate: Certificate { height, round: 0, block_hash: hash, signatures } }
 }
 
 fn answer(blocks: &[CertifiedBlock], latest_height: u64) -> pb::SyncResponse {
@@ -139,8 +96,7 @@ fn the_next_block_is_checked_against_the_set_its_parent_named() {
     let (keys, set) = keys();
     // Height 6 is signed by validators 2..=5 (validator 1 left, 5 joined), as block 5 says.
     let joined: Vec<Keypair> = (2..=5).map(|i| Keypair::from_seed([i; 32])).collect();
-    let later =
-        ValidatorSet::new(joined.iter().map(|k| Validator { address: k.address(), power: 1 }).collect()).unwrap();
+    let later = set_of(&joined);
     let signers = Signers { current: set.clone(), next: later.clone() };
     let blocks = [certified_naming(5, 1, &keys[..3], later.hash()), certified_naming(6, 1, &joined[1..], later.hash())];
     let synced = sync::verify_response(answer(&blocks, 9), 5, CHAIN, &signers, |_| None).unwrap();

@@ -2,8 +2,9 @@
 use crate::cli::QueryWhat;
 use crate::home::Home;
 use anyhow::{bail, ensure, Context, Result};
+use cairn_engine::light::LightChain;
 use cairn_load::RpcClient;
-use cairn_proto::{Account, Address, Certificate, Genesis, Hash, Header};
+use cairn_proto::{Account, Address, Certificate, Genesis, Hash, Header, Validator, ValidatorSet};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -29,13 +30,12 @@ pub async fn run(rpc: &str, what: QueryWhat) -> Result<()> {
                     Some(path) => load_genesis(&path)?,
                     None => bail!("--prove needs --genesis FILE: the validator set to check the certificate against"),
                 };
-                let proven = match verify_account(&client, &genesis, &address, &acc).await? {
+                let verified = verify_account(&client, &genesis, &address, &acc).await?;
+                let proven = match verified.proven {
                     cairn_state::Proven::Present => "present with these values",
                     cairn_state::Proven::Absent => "absent (a proof of absence)",
                 };
-                eprintln!(
-                    "verified: account {proven}; proof against state root, certificate by >2/3 of the genesis validators"
-                );
+                eprintln!("verified: account {proven}; {}", proven_how(&verified));
             }
             acc
         }
@@ -52,16 +52,28 @@ fn load_genesis(path: &Path) -> Result<Genesis> {
     Genesis::from_json(&text).map_err(anyhow::Error::msg)
 }
 
-/// Checks, trusting only the genesis validators: (1) block h+1 is certified by more than 2/3
-/// of them, (2) its header commits to the state root after h (execution is deferred by one
+/// What `--prove` established, for the closing line.
+struct Verified {
+    proven: cairn_state::Proven,
+    /// The height of the certifying block, and the set changes followed to reach it.
+    certified_at: u64,
+    transitions: u64,
+}
+
+fn proven_how(v: &Verified) -> String {
+    format!(
+        "proof against the state root certified by >2/3 of the validators of block {}, whose set was followed \
+         from genesis through every block ({} set changes)",
+        v.certified_at, v.transitions
+    )
+}
+
+/// Checks, trusting only the genesis validators: (1) every block up to h+1 is certified by more
+/// than 2/3 of the set its parent named, starting from the genesis set (`cairn_engine::light`),
+/// (2) block h+1's header commits to the state root after h (execution is deferred by one
 /// block), (3) the merkle proof shows this account with these values, or — for zero values
 /// only — its absence, under that root.
-async fn verify_account(
-    client: &RpcClient,
-    genesis: &Genesis,
-    address: &str,
-    acc: &Value,
-) -> Result<cairn_state::Proven> {
+async fn verify_account(client: &RpcClient, genesis: &Genesis, address: &str, acc: &Value) -> Result<Verified> {
     let addr: Address = address.parse().map_err(|e| anyhow::anyhow!("address: {e}"))?;
     let height = acc["height"].as_u64().context("reply has no height")?;
     let root: Hash = serde_json::from_value(acc["state_root"].clone()).context("reply has no state_root")?;
@@ -76,31 +88,56 @@ async fn verify_account(
     };
     // The certifying block may not be finalized yet: wait for it a little.
     let deadline = Instant::now() + Duration::from_secs(20);
-    let block = loop {
-        if let Some(b) = client.block(height + 1).await? {
-            break b;
-        }
+    while client.block(height + 1).await?.is_none() {
         ensure!(Instant::now() < deadline, "block {} that certifies height {height} did not appear", height + 1);
         tokio::time::sleep(Duration::from_millis(250)).await;
-    };
-    let header: Header = serde_json::from_value(block["header"].clone()).context("block header is malformed")?;
-    let cert: Certificate = serde_json::from_value(block["commit"].clone()).context("block commit is malformed")?;
-    ensure!(
-        header.chain_id == genesis.chain_id,
-        "block is from chain {:?}, not {:?}",
-        header.chain_id,
-        genesis.chain_id
-    );
-    let validators = genesis.validator_set().map_err(anyhow::Error::msg)?;
-    ensure!(cert.block_hash == header.hash(), "the certificate is not for this header (lying server?)");
-    cert.verify(&genesis.chain_id, &validators).context("the commit certificate does not verify")?;
+    }
+    let genesis_set = genesis.validator_set().map_err(anyhow::Error::msg)?;
+    let mut light = LightChain::from_genesis(&genesis.chain_id, genesis_set);
+    let header = follow_sets(client, &mut light, height + 1).await?;
     ensure!(
         header.state_root == root,
         "certified state root {} differs from the proof's root {root} (lying server?)",
         header.state_root
     );
-    cairn_state::verify_account_proof(&root, &addr, &account, &proof)
-        .map_err(|e| anyhow::anyhow!("the merkle proof does not verify: {e}"))
+    let proven = cairn_state::verify_account_proof(&root, &addr, &account, &proof)
+        .map_err(|e| anyhow::anyhow!("the merkle proof does not verify: {e}"))?;
+    Ok(Verified { proven, certified_at: height + 1, transitions: light.transitions() })
+}
+
+/// Blocks fetched ahead of the one being verified (they are checked in order).
+const FETCH_AHEAD: usize = 16;
+
+/// Verifies blocks `light.height()..=upto` in order, fetching the full set from the server
+/// whenever a header names a new one; returns the verified header of `upto`.
+async fn follow_sets(client: &RpcClient, light: &mut LightChain, upto: u64) -> Result<Header> {
+    use futures::StreamExt;
+    let fetch = |h: u64| async move {
+        let block = client.block(h).await?.with_context(|| format!("the server has no block {h}"))?;
+        let header: Header = serde_json::from_value(block["header"].clone())
+            .with_context(|| format!("block {h}'s header is malformed"))?;
+        let cert: Certificate = serde_json::from_value(block["commit"].clone())
+            .with_context(|| format!("block {h}'s commit is malformed"))?;
+        anyhow::Ok((header, cert))
+    };
+    let mut blocks = futures::stream::iter(light.height()..=upto).map(fetch).buffered(FETCH_AHEAD);
+    while let Some(block) = blocks.next().await {
+        let (header, cert) = block?;
+        light.verify(&header, &cert).map_err(|e| anyhow::anyhow!("{e} (lying server?)"))?;
+        if header.height == upto {
+            return Ok(header);
+        }
+        let next = if light.needs_set(&header) { Some(validator_set(client, header.height + 1).await?) } else { None };
+        light.advance(&header, next).map_err(|e| anyhow::anyhow!("{e} (lying server?)"))?;
+    }
+    bail!("the server stopped before block {upto}")
+}
+
+/// The set that signs `height`, as the server states it (`chain_getValidators`).
+async fn validator_set(client: &RpcClient, height: u64) -> Result<ValidatorSet> {
+    let list: Vec<Validator> = serde_json::from_value(client.call("chain_getValidators", vec![json!(height)]).await?)
+        .with_context(|| format!("the validator set of height {height} is malformed"))?;
+    ValidatorSet::new(list).map_err(|e| anyhow::anyhow!("the validator set of height {height}: {e}"))
 }
 
 /// The JSON-RPC proof (`{siblings: [hex], other_leaf_key?, other_leaf_value_hash?}`).

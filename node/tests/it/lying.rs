@@ -1,7 +1,8 @@
 //! `cairn query account --prove` trusts only the genesis validators: against an honest node it
 //! verifies (a funded account and an existing empty one as present, an unknown address as
 //! absent), and against a proxy that alters the account or the certified header it refuses
-//! with a clear message.
+//! with a clear message. (Across validator-set changes, and a proxy lying about a set:
+//! `staking.rs`.)
 use crate::net::{bin, LocalNet};
 use cairn_load::RpcClient;
 use cairn_proto::{Address, Keypair, Transfer, TxAction, TxBody};
@@ -13,16 +14,20 @@ use std::time::{Duration, Instant};
 
 /// What the proxy falsifies.
 #[derive(Clone, Copy)]
-enum Lie {
+pub enum Lie {
     Balance,
     HeaderStateRoot,
+    /// One more power for the first validator of every set it reports (seen by a client only
+    /// when it follows a set change: `staking.rs`).
+    ValidatorPower,
 }
 
-async fn proxy(upstream: RpcClient, lie: Lie) -> (String, jsonrpsee::server::ServerHandle) {
+/// A JSON-RPC server in front of `upstream` that tells `lie`; its URL and handle.
+pub async fn proxy(upstream: RpcClient, lie: Lie) -> (String, jsonrpsee::server::ServerHandle) {
     let server = Server::builder().build("127.0.0.1:0").await.unwrap();
     let addr = server.local_addr().unwrap();
     let mut module = RpcModule::new((upstream, lie));
-    for method in ["state_getAccount", "chain_getBlock"] {
+    for method in ["state_getAccount", "chain_getBlock", "chain_getValidators"] {
         module
             .register_async_method(method, move |params: Params<'static>, ctx: Arc<(RpcClient, Lie)>, _| async move {
                 let args: Vec<Value> = params.parse().unwrap_or_default();
@@ -38,6 +43,9 @@ async fn proxy(upstream: RpcClient, lie: Lie) -> (String, jsonrpsee::server::Ser
                     ("chain_getBlock", Lie::HeaderStateRoot) if !v.is_null() => {
                         v["header"]["state_root"] = Value::from("ab".repeat(32))
                     }
+                    ("chain_getValidators", Lie::ValidatorPower) => {
+                        v[0]["power"] = Value::from(v[0]["power"].as_u64().unwrap() + 1)
+                    }
                     _ => {}
                 }
                 Ok::<Value, ErrorObjectOwned>(v)
@@ -47,7 +55,8 @@ async fn proxy(upstream: RpcClient, lie: Lie) -> (String, jsonrpsee::server::Ser
     (format!("http://{addr}"), server.start(module))
 }
 
-async fn query_prove(ln: &LocalNet, rpc: &str, address: &str) -> (bool, String) {
+/// `cairn query account ADDRESS --prove --genesis node0/genesis.json --rpc RPC`: (success, stderr).
+pub async fn query_prove(ln: &LocalNet, rpc: &str, address: &str) -> (bool, String) {
     let out = tokio::process::Command::new(bin())
         .args(["query", "account", address, "--prove", "--genesis"])
         .arg(ln.dir.path().join("node0/genesis.json"))
@@ -101,7 +110,7 @@ pub async fn lying_servers_are_caught(ln: &LocalNet) {
     assert!(ok, "an honest node's proof of an existing empty account must verify: {err}");
     assert!(err.contains("account present"), "{err}");
     for (lie, expect) in
-        [(Lie::Balance, "merkle proof does not verify"), (Lie::HeaderStateRoot, "certificate is not for this header")]
+        [(Lie::Balance, "merkle proof does not verify"), (Lie::HeaderStateRoot, "is not for its header")]
     {
         let (url, handle) = proxy(ln.client(0), lie).await;
         let (ok, err) = query_prove(ln, &url, &addr).await;

@@ -3,7 +3,10 @@
 //! `cairn tx stake` makes it a validator (it then signs certificates); `cairn tx unbond` takes
 //! node 0 out. With the set then {1, 2, 3, 4}, stopping nodes 0 and 1 leaves 3 of 4 voting
 //! powers and the chain goes on — it would halt (3 of 5) had either change not taken effect.
-//! Throughout, no two consecutive blocks are more than `MAX_GAP` apart: the chain never stalls.
+//! `cairn query account --prove` then follows both changes from the genesis set, and refuses a
+//! server that lies about a set. Throughout, no two consecutive blocks are more than `MAX_GAP`
+//! apart: the chain never stalls.
+use crate::lying::{proxy, query_prove, Lie};
 use crate::net::{assert_same_chain, bin, height, node_env, wait_height, LocalNet};
 use cairn_load::RpcClient;
 use cairn_node::home::Home;
@@ -131,6 +134,15 @@ async fn a_fifth_validator_joins_by_stake_and_one_leaves_by_unbond() {
         assert!(who.iter().all(|a| four.contains(a)), "block {h} signed by {who:?}, outside {four:?}");
     }
     assert_eq!(validator_set(&c[2], Some(1)).await.len(), 4, "the genesis set at height 1 is not kept");
+
+    // A light client follows both changes from genesis; a server lying about a set is caught.
+    let funded = accounts[0].address.to_hex();
+    let (ok, err) = query_prove(&ln, c[2].url(), &funded).await;
+    assert!(ok && err.contains("(2 set changes)"), "the proof across set changes must verify: {err}");
+    let (url, proxy) = proxy(c[2].clone(), Lie::ValidatorPower).await;
+    let (ok, err) = query_prove(&ln, &url, &funded).await;
+    assert!(!ok && err.contains("the validator set offered for height"), "a lying set was believed: {err}");
+    proxy.stop().unwrap();
 
     // Every block from the start to the end: one chain on the nodes still up, no stall.
     let blocks = assert_same_chain(&c[2..], 1, end).await;
