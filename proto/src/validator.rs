@@ -13,6 +13,12 @@ pub struct Validator {
     pub power: u64,
 }
 
+impl Validator {
+    pub fn to_pb(&self) -> pb::Validator {
+        pb::Validator { address: Bytes::copy_from_slice(&self.address.0), power: self.power }
+    }
+}
+
 /// A set of validators, sorted by address, with positive powers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidatorSet {
@@ -51,13 +57,7 @@ impl ValidatorSet {
     }
 
     pub fn to_pb(&self) -> pb::ValidatorSet {
-        pb::ValidatorSet {
-            validators: self
-                .validators
-                .iter()
-                .map(|v| pb::Validator { address: Bytes::copy_from_slice(&v.address.0), power: v.power })
-                .collect(),
-        }
+        pb::ValidatorSet { validators: self.validators.iter().map(Validator::to_pb).collect() }
     }
 
     /// Decodes a set; refuses what `new` refuses and a set not sorted by address (the encoding

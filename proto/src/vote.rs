@@ -345,6 +345,15 @@ impl DuplicateVoteEvidence {
         b.verify(chain_id)
     }
 
+    /// `verify`, and the signer held power in `set`, the set of the votes' height: two votes
+    /// by a key that was not a validator there prove nothing (it may have joined or left since).
+    pub fn verify_in(&self, chain_id: &str, set: &ValidatorSet) -> Result<(), VerifyError> {
+        if set.power_of(&self.first.validator) == 0 {
+            return Err(VerifyError::UnknownValidator(self.first.validator.to_string()));
+        }
+        self.verify(chain_id)
+    }
+
     pub fn to_pb(&self) -> pb::DuplicateVoteEvidence {
         pb::DuplicateVoteEvidence { first: Some(self.first.to_pb()), second: Some(self.second.to_pb()) }
     }

@@ -9,7 +9,7 @@ use crate::ratelimit::IpRateLimiter;
 use crate::subscriptions::{Held, Subscriptions};
 use bytes::Bytes;
 use cairn_proto::pb::node_server::Node;
-use cairn_proto::{pb, Address, Hash, RejectReason, TxRejection};
+use cairn_proto::{pb, Address, Hash, RejectReason, TxRejection, Validator};
 use futures::{Stream, StreamExt};
 use prost::Message;
 use std::net::IpAddr;
@@ -294,6 +294,24 @@ impl Node for NodeService {
             },
         };
         self.done("grpc.GetBlock", start, Ok(rp))
+    }
+
+    async fn get_validators(
+        &self,
+        req: Request<pb::GetValidatorsRequest>,
+    ) -> Result<Response<pb::GetValidatorsResponse>, Status> {
+        let start = self.admit("grpc.GetValidators", &req)?;
+        let h = req.get_ref().height;
+        let api = self.api.clone();
+        let set = blocking(move || api.validators((h != 0).then_some(h))).await?;
+        let rp = match set {
+            None => pb::GetValidatorsResponse::default(),
+            Some(validators) => pb::GetValidatorsResponse {
+                found: true,
+                validators: Some(pb::ValidatorSet { validators: validators.iter().map(Validator::to_pb).collect() }),
+            },
+        };
+        self.done("grpc.GetValidators", start, Ok(rp))
     }
 
     async fn get_account(

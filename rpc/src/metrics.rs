@@ -20,6 +20,7 @@ pub const GRPC_METHODS: &[&str] = &[
     "grpc.GetTx",
     "grpc.GetBlock",
     "grpc.GetAccount",
+    "grpc.GetValidators",
     "grpc.SubscribeBlocks",
 ];
 

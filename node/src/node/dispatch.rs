@@ -31,6 +31,24 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
+    /// Keeps evidence whose signer was a validator at the votes' height. The network's gossip
+    /// check held it against the current sets only; the set of its height is in state.
+    fn on_evidence(&self, from: cairn_network::PeerId, e: DuplicateVoteEvidence) {
+        let height = e.first.height;
+        match (self.state.validator_set_at(height), self.state.chain_id()) {
+            (Ok(Some(set)), Some(chain_id)) => match e.verify_in(&chain_id, &set) {
+                Ok(()) => self.shared.add_evidence(e),
+                Err(err) => {
+                    tracing::info!(%from, height, %err, "evidence refused");
+                    self.net.report_misbehaviour(from, "invalid_evidence");
+                }
+            },
+            // A height past what this node has executed: it cannot judge yet, nor blame.
+            (Ok(None), _) | (_, None) => tracing::debug!(%from, height, "evidence for a height not known yet"),
+            (Err(err), _) => tracing::warn!(height, %err, "cannot read the validator set for evidence"),
+        }
+    }
+
     pub async fn run(self, mut events: mpsc::Receiver<NetworkEvent>) {
         let consensus_work = Arc::new(Semaphore::new(self.workers));
         let tx_work = Arc::new(Semaphore::new(self.workers));
@@ -79,9 +97,8 @@ impl Dispatcher {
                         let _ = reply.send(sync::serve(&StoreSource(&state), &req, max_blocks, max_bytes));
                     });
                 }
-                // The network's gossip validator has verified both signed votes already.
                 NetworkEvent::Evidence { from, evidence } => match DuplicateVoteEvidence::from_pb(evidence) {
-                    Ok(e) => self.shared.add_evidence(e),
+                    Ok(e) => self.on_evidence(from, e),
                     Err(_) => self.net.report_misbehaviour(from, "invalid_evidence"),
                 },
                 NetworkEvent::PeerConnected { peer, validator } => {

@@ -1,4 +1,4 @@
-//! gRPC `cairn.v1.Node` with a tonic client: every method of SPEC §5.
+//! gRPC `cairn.v1.Node` with a tonic client: every method of SPEC §5, and `GetValidators`.
 use crate::fake::{transfer, CHAIN_ID, GENESIS_BALANCE};
 use crate::Harness;
 use cairn_proto::pb;
@@ -39,6 +39,14 @@ async fn status_submit_get_tx_and_block() {
     assert_eq!(b.commit.unwrap().height, 1);
     assert!(c.get_block(pb::GetBlockRequest { height: 0 }).await.unwrap().into_inner().found, "0 = latest");
     assert!(!c.get_block(pb::GetBlockRequest { height: 99 }).await.unwrap().into_inner().found);
+
+    // Sets are known from height 1 to two past the latest (the fake's: one validator, power 10).
+    for (height, found) in [(0, true), (1, true), (3, true), (4, false)] {
+        let v = c.get_validators(pb::GetValidatorsRequest { height }).await.unwrap().into_inner();
+        assert_eq!(v.found, found, "set of height {height}");
+        let powers: Vec<u64> = v.validators.iter().flat_map(|s| s.validators.iter().map(|v| v.power)).collect();
+        assert_eq!(powers, if found { vec![10] } else { vec![] }, "set of height {height}");
+    }
     h.stop().await;
 }
 
