@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod accounts;
+mod chunks;
 mod commit;
 mod config;
 mod db;
@@ -16,6 +17,7 @@ mod staking;
 mod state;
 pub mod tree;
 
+pub use chunks::{ChunkError, ChunkSummary, SnapshotChunk, SnapshotManifest, CHUNKS, CHUNK_PREFIX_BITS};
 pub use commit::CommitOutcome;
 pub use config::StateConfig;
 pub use error::StateError;
