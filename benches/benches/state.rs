@@ -1,5 +1,5 @@
 //! cairn-state benchmarks: committing a block of 10,000 transfers into states of growing size,
-//! proof generation and verification, and point reads.
+//! proof generation and verification, point reads, and state-sync chunks.
 //!
 //! `cargo bench -p cairn-benches --bench state -- --warm-up-time 1 --measurement-time 3`
 use cairn_proto::{
@@ -165,6 +165,24 @@ fn reads_and_proofs(c: &mut Criterion) {
     group.finish();
 }
 
+/// State sync at 1M accounts: cutting a height into chunks (one scan of the account index and
+/// every chunk's subtree hashed), and a joiner's checks of the manifest and of every chunk.
+fn state_sync_chunks(c: &mut Criterion) {
+    let f = fixture(1_000_000);
+    let height = f.state.latest_height();
+    let mut group = c.benchmark_group("state_sync_1m_accounts");
+    group.sample_size(10).sampling_mode(SamplingMode::Flat);
+    group.bench_function("snapshot_chunks", |b| b.iter(|| f.state.snapshot_chunks(height).unwrap()));
+    let (manifest, chunks) = f.state.snapshot_chunks(height).unwrap();
+    group.bench_function("verify_manifest_and_chunks", |b| {
+        b.iter(|| {
+            manifest.verify(&manifest.state_root).unwrap();
+            chunks.par_iter().try_for_each(|c| c.verify(&manifest)).unwrap()
+        })
+    });
+    group.finish();
+}
+
 /// The tree alone: one block's 20k account updates applied to trees of growing size.
 fn tree_apply(c: &mut Criterion) {
     let leaf = |i: u64, balance: u64| Leaf::new(key_of(&synthetic(i)), &Account::new(balance, 0));
@@ -186,5 +204,5 @@ fn tree_apply(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, commit, commit_paced, tree_apply, reads_and_proofs);
+criterion_group!(benches, commit, commit_paced, tree_apply, reads_and_proofs, state_sync_chunks);
 criterion_main!(benches);
