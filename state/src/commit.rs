@@ -40,7 +40,7 @@ pub struct CommitOutcome {
 
 /// The written accounts sorted by key (as tree updates need): their leaves, hashed in
 /// parallel, and the diff entries (same order) that the batch and the index take.
-fn leaves_of(accounts: &[Changed]) -> (Vec<Leaf>, Diff) {
+pub(crate) fn leaves_of(accounts: &[Changed]) -> (Vec<Leaf>, Diff) {
     // Sorted by the key held inline: comparing keys behind each leaf's pointer missed the cache.
     let mut diff: Diff = accounts
         .par_iter()

@@ -11,6 +11,7 @@ pub mod failpoint;
 mod index;
 mod metrics;
 mod proof;
+mod restore;
 mod schema;
 mod snapshot;
 mod staking;
@@ -26,6 +27,7 @@ pub use exec::{
     UNKNOWN_SENDER, ZERO_AMOUNT,
 };
 pub use proof::{verify_account_proof, verify_proof, AccountProof, OtherLeaf, ProofError, Proven, MAX_DEPTH};
+pub use restore::Restore;
 pub use schema::{TxLocation, ALL_CFS as COLUMN_FAMILIES};
 pub use snapshot::SnapshotInfo;
 pub use state::State;

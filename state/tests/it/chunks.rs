@@ -85,3 +85,61 @@ fn a_lie_about_a_lone_account_is_refused() {
         assert!(matches!(err, ChunkError::Root { .. }), "claimed {claimed}: {err}");
     }
 }
+
+/// A store restored from the chunks of height h (with block h as its tip and the set of h + 1
+/// given) is the original at h: same root, accounts, stakes and sets; the next block commits
+/// to the same root on both; and chunks that do not match their manifest restore nothing.
+#[test]
+fn a_restored_store_goes_on_as_the_original() {
+    use cairn_proto::staking::STAKE_PER_POWER;
+    use cairn_proto::{Stake, TxAction, TxBody};
+    let (dir, target) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let state = fresh(dir.path(), 300, 10 * STAKE_PER_POWER, test_config());
+    let joiner = key(5);
+    let action = TxAction::Stake(Stake { amount: 2 * STAKE_PER_POWER });
+    let stake = TxBody { chain_id: CHAIN.into(), sender: joiner.address(), nonce: 0, fee: 1, action }.sign(&joiner);
+    state.commit_block(&next_block(&state, vec![stake])).unwrap();
+    for seed in 0..3 {
+        state.commit_block(&random_block(&state, 300, 40, seed)).unwrap();
+    }
+    let h = state.latest_height();
+    let (manifest, chunks) = state.snapshot_chunks(h).unwrap();
+    let tip = state.block(h).unwrap().unwrap();
+    let next_set = state.validator_set_at(h + 1).unwrap().unwrap();
+    let genesis = genesis(300, 10 * STAKE_PER_POWER);
+
+    // A chunk that does not match: nothing is restored, nothing is left behind.
+    let mut bad = chunks.clone();
+    let lied = bad.iter_mut().find(|c| !c.accounts.is_empty()).unwrap();
+    lied.accounts[0].1.balance += 1;
+    let to = target.path().join("bad");
+    let restore = |chunks| cairn_state::Restore {
+        genesis: &genesis,
+        manifest: &manifest,
+        chunks,
+        tip: &tip,
+        next_set: &next_set,
+    };
+    let err = cairn_state::State::restore(&to, test_config(), restore(bad)).err().expect("a lying chunk restored");
+    assert!(err.to_string().contains("hashes to"), "{err}");
+    assert!(!to.exists(), "a failed restore left {}", to.display());
+
+    let to = target.path().join("good");
+    let restored = cairn_state::State::restore(&to, test_config(), restore(chunks)).unwrap();
+    assert_eq!((restored.latest_height(), restored.state_root()), (h, state.state_root()));
+    assert_eq!(restored.chain_id(), state.chain_id());
+    assert_eq!(restored.block(h).unwrap(), Some(tip.clone()));
+    for height in [h + 1, h + 2] {
+        assert_eq!(restored.validator_set_at(height).unwrap(), state.validator_set_at(height).unwrap());
+    }
+    assert_eq!(restored.validator_set_at(h + 2).unwrap().unwrap().power_of(&joiner.address()), 2);
+    for i in [0, 5, 17, 299] {
+        assert_eq!(restored.account(&key(i).address()), state.account(&key(i).address()), "account {i}");
+    }
+    let next = random_block(&state, 300, 40, 99);
+    let (a, b) = (state.commit_block(&next).unwrap(), restored.commit_block(&next).unwrap());
+    assert_eq!((a.state_root, a.later_set), (b.state_root, b.later_set));
+    // And it reopens as any store does.
+    drop(restored);
+    assert_eq!(open_with(&to, test_config()).state_root(), state.state_root());
+}
