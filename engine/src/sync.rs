@@ -36,7 +36,7 @@ pub fn serve(src: &impl BlockSource, req: &pb::SyncRequest, max_blocks: u32, max
             break;
         }
     }
-    pb::SyncResponse { blocks, latest_height: latest }
+    pb::SyncResponse { blocks, latest_height: latest, ..Default::default() }
 }
 
 /// Blocks of a sync answer that passed `verify_response`, in height order. Only that function

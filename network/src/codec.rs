@@ -118,7 +118,7 @@ mod tests {
     #[tokio::test]
     async fn roundtrip_and_limits() {
         let mut codec = SyncCodec::new(10_000);
-        let res = pb::SyncResponse { blocks: vec![block(3, 100)], latest_height: 9 };
+        let res = pb::SyncResponse { blocks: vec![block(3, 100)], latest_height: 9, ..Default::default() };
         let mut buf = Cursor::new(Vec::new());
         codec.write_response(&SYNC_PROTOCOL, &mut buf, res.clone()).await.unwrap();
         buf.set_position(0);
@@ -135,14 +135,19 @@ mod tests {
         assert!(codec.read_request(&SYNC_PROTOCOL, &mut Cursor::new(junk)).await.is_err());
 
         // Writing more than the limit is refused too.
-        let big = pb::SyncResponse { blocks: vec![block(200, 100)], latest_height: 1 };
+        let big = pb::SyncResponse { blocks: vec![block(200, 100)], latest_height: 1, ..Default::default() };
         assert!(codec.write_response(&SYNC_PROTOCOL, &mut Cursor::new(Vec::new()), big).await.is_err());
     }
 
     #[test]
     fn fit_response_drops_trailing_blocks() {
-        let res = pb::SyncResponse { blocks: (0..10).map(|_| block(10, 100)).collect(), latest_height: 10 };
-        let one = pb::SyncResponse { blocks: vec![block(10, 100)], latest_height: 10 }.encoded_len();
+        let res = pb::SyncResponse {
+            blocks: (0..10).map(|_| block(10, 100)).collect(),
+            latest_height: 10,
+            ..Default::default()
+        };
+        let one =
+            pb::SyncResponse { blocks: vec![block(10, 100)], latest_height: 10, ..Default::default() }.encoded_len();
         let fitted = fit_response(res, one * 3 + 10);
         assert!(fitted.encoded_len() <= one * 3 + 10);
         assert_eq!(fitted.blocks.len(), 3);

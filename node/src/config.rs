@@ -22,7 +22,23 @@ pub struct NodeConfig {
     pub consensus: EngineConfig,
     pub mempool: MempoolConfig,
     pub state: StateConfig,
+    pub state_sync: StateSyncSection,
     pub log: LogSection,
+}
+
+/// State sync, the serving side: which snapshots this node makes for joining peers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StateSyncSection {
+    /// A snapshot of the accounts at every height divisible by this (0: none). The newest two
+    /// are kept, in memory, as encoded chunks.
+    pub snapshot_interval: u64,
+}
+
+impl Default for StateSyncSection {
+    fn default() -> Self {
+        StateSyncSection { snapshot_interval: 1000 }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +59,7 @@ impl Default for NodeConfig {
             consensus: EngineConfig::default(),
             mempool: MempoolConfig::default(),
             state: StateConfig::default(),
+            state_sync: StateSyncSection::default(),
             log: LogSection::default(),
         }
     }

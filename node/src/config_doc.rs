@@ -110,6 +110,12 @@ pub const DOCS: &[(&str, &str)] = &[
     ("state.sync_writes", "fsync RocksDB's write-ahead log on every block commit (turn off only for tests)."),
     ("state.block_cache_mb", "RocksDB block cache, MiB."),
     ("state.write_buffer_mb", "RocksDB memtable size per column family, MiB (up to 4 per family in memory)."),
+    // [state_sync]
+    (
+        "state_sync.snapshot_interval",
+        "Make a state snapshot for joining nodes at every height divisible by this (0: none);\n\
+         the newest two are kept, in memory.",
+    ),
     // [log]
     ("log.format", "\"text\" or \"json\" (one JSON object per line)."),
     ("log.level", "Filter when RUST_LOG is unset: a level (info, debug, …) or per-target directives."),

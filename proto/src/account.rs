@@ -31,7 +31,7 @@ impl Account {
         Account { balance, nonce, bonded: 0, unbonding: 0, release_height: 0 }
     }
 
-    fn to_pb(self) -> pb::Account {
+    pub fn to_pb(self) -> pb::Account {
         pb::Account {
             balance: self.balance,
             nonce: self.nonce,
@@ -55,14 +55,17 @@ impl Account {
     }
 
     pub fn decode(b: &[u8]) -> Result<Self, crate::DecodeError> {
-        let a = pb::Account::decode(b)?;
-        Ok(Account {
+        Ok(Self::from_pb(pb::Account::decode(b)?))
+    }
+
+    pub fn from_pb(a: pb::Account) -> Self {
+        Account {
             balance: a.balance,
             nonce: a.nonce,
             bonded: a.bonded,
             unbonding: a.unbonding,
             release_height: a.release_height,
-        })
+        }
     }
 }
 

@@ -13,7 +13,8 @@
 //! a chunk is judged by its hash alone (equal hashes mean equal accounts).
 use crate::tree::node::{bit, internal_hash, key_of, Leaf, EMPTY_HASH};
 use crate::{State, StateError};
-use cairn_proto::{Account, Address, Hash};
+use bytes::Bytes;
+use cairn_proto::{pb, Account, Address, DecodeError, Hash};
 use thiserror::Error;
 
 /// Chunks are the subtrees at this depth.
@@ -43,6 +44,53 @@ pub struct SnapshotManifest {
 pub struct SnapshotChunk {
     pub index: usize,
     pub accounts: Vec<(Address, Account)>,
+}
+
+impl SnapshotManifest {
+    pub fn to_pb(&self) -> pb::SnapshotManifest {
+        pb::SnapshotManifest {
+            height: self.height,
+            state_root: Bytes::copy_from_slice(&self.state_root.0),
+            chunks: self
+                .chunks
+                .iter()
+                .map(|c| pb::ChunkSummary { hash: Bytes::copy_from_slice(&c.hash.0), accounts: c.accounts })
+                .collect(),
+        }
+    }
+
+    pub fn from_pb(m: pb::SnapshotManifest) -> Result<Self, DecodeError> {
+        let chunks = m
+            .chunks
+            .iter()
+            .map(|c| Ok(ChunkSummary { hash: Hash::from_slice(&c.hash)?, accounts: c.accounts }))
+            .collect::<Result<_, DecodeError>>()?;
+        Ok(SnapshotManifest { height: m.height, state_root: Hash::from_slice(&m.state_root)?, chunks })
+    }
+}
+
+impl SnapshotChunk {
+    /// The chunk of the snapshot of `height`, as sent.
+    pub fn to_pb(&self, height: u64) -> pb::SnapshotChunk {
+        let accounts = self
+            .accounts
+            .iter()
+            .map(|(a, acc)| pb::AccountEntry { address: Bytes::copy_from_slice(&a.0), account: Some(acc.to_pb()) })
+            .collect();
+        pb::SnapshotChunk { height, index: self.index as u32, accounts }
+    }
+
+    pub fn from_pb(c: pb::SnapshotChunk) -> Result<Self, DecodeError> {
+        let accounts = c
+            .accounts
+            .into_iter()
+            .map(|e| {
+                let account = e.account.ok_or(DecodeError::Missing("account"))?;
+                Ok((Address::from_slice(&e.address)?, Account::from_pb(account)))
+            })
+            .collect::<Result<_, DecodeError>>()?;
+        Ok(SnapshotChunk { index: c.index as usize, accounts })
+    }
 }
 
 /// Why a manifest or a chunk was refused: the peer that sent it lied or is broken.

@@ -14,7 +14,7 @@ fn certified(height: u64, n: u64, signers: &[Keypair]) -> CertifiedBlock {
 }
 
 fn answer(blocks: &[CertifiedBlock], latest_height: u64) -> pb::SyncResponse {
-    pb::SyncResponse { blocks: blocks.iter().map(CertifiedBlock::to_pb).collect(), latest_height }
+    pb::SyncResponse { blocks: blocks.iter().map(CertifiedBlock::to_pb).collect(), latest_height, ..Default::default() }
 }
 
 #[test]

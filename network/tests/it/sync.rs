@@ -23,7 +23,7 @@ async fn blocks_are_served_and_requests_clamped() {
 
     // Ask for far more than sync_max_blocks (64 by default): the server sees the clamped ask.
     let ask = tokio::spawn(async move {
-        client.request_blocks(server, pb::SyncRequest { from_height: 5, max_blocks: 10_000 }).await
+        client.request_blocks(server, pb::SyncRequest { from_height: 5, max_blocks: 10_000, snapshot: None }).await
     });
     let (req, reply) = nodes[1]
         .expect(10, |e| match e {
@@ -34,17 +34,16 @@ async fn blocks_are_served_and_requests_clamped() {
     assert_eq!(req.from_height, 5);
     assert_eq!(req.max_blocks, 64);
     let blocks: Vec<_> = (5..5 + u64::from(req.max_blocks)).map(block).collect();
-    reply.send(pb::SyncResponse { blocks: blocks.clone(), latest_height: 100 }).unwrap();
+    reply.send(pb::SyncResponse { blocks: blocks.clone(), latest_height: 100, ..Default::default() }).unwrap();
     let res = ask.await.unwrap().unwrap();
     assert_eq!(res.latest_height, 100);
     assert_eq!(res.blocks, blocks);
 
     // A node that drops the reply sender refuses the request: the requester gets an error.
     let client = nodes[0].handle.clone();
-    let ask =
-        tokio::spawn(
-            async move { client.request_blocks(server, pb::SyncRequest { from_height: 1, max_blocks: 1 }).await },
-        );
+    let ask = tokio::spawn(async move {
+        client.request_blocks(server, pb::SyncRequest { from_height: 1, max_blocks: 1, snapshot: None }).await
+    });
     let reply = nodes[1]
         .expect(10, |e| match e {
             NetworkEvent::SyncRequest { reply, .. } => Some(reply),

@@ -1,6 +1,7 @@
 //! Routes network events: consensus messages are decoded (proposal txs verified, reusing the
 //! mempool's already-verified ones) and passed to the engine; tx batches go through mempool
-//! admission; sync requests are answered from the block store; evidence is checked and kept.
+//! admission; sync requests are answered from the block store (or, for state sync, from the
+//! newest snapshot); evidence is checked and kept.
 //!
 //! Work from peers is bounded: decoding and admission run on blocking threads, at most
 //! `workers` at a time for each kind (consensus messages apart from tx batches, so a tx flood
@@ -8,6 +9,7 @@
 //! and the network applies its own backpressure — instead of piling up tasks in memory.
 use super::driver::DriverEvent;
 use super::shared::Shared;
+use super::snapshots::Snapshots;
 use super::sync::StoreSource;
 use cairn_engine::{sync, Event};
 use cairn_mempool::Mempool;
@@ -22,6 +24,7 @@ pub struct Dispatcher {
     pub mempool: Arc<Mempool>,
     pub state: State,
     pub shared: Arc<Shared>,
+    pub snapshots: Arc<Snapshots>,
     pub driver: mpsc::Sender<DriverEvent>,
     /// Blocking tasks in flight per kind of work.
     pub workers: usize,
@@ -92,9 +95,14 @@ impl Dispatcher {
                     let Ok(permit) = consensus_work.clone().acquire_owned().await else { return };
                     let (state, max_blocks, max_bytes) =
                         (self.state.clone(), self.sync_max_blocks, self.sync_max_bytes);
+                    let snapshots = self.snapshots.clone();
                     tokio::task::spawn_blocking(move || {
                         let _permit = permit;
-                        let _ = reply.send(sync::serve(&StoreSource(&state), &req, max_blocks, max_bytes));
+                        let answer = match &req.snapshot {
+                            Some(s) => snapshots.answer(&state, s),
+                            None => sync::serve(&StoreSource(&state), &req, max_blocks, max_bytes),
+                        };
+                        let _ = reply.send(answer);
                     });
                 }
                 NetworkEvent::Evidence { from, evidence } => match DuplicateVoteEvidence::from_pb(evidence) {

@@ -6,6 +6,7 @@ use super::driver::DriverEvent;
 use super::metrics::NodeMetrics;
 use super::shared::Shared;
 use super::sign_state::SignStateFile;
+use super::snapshots::Snapshots;
 use super::wal::Wal;
 use cairn_consensus::WalEntry;
 use cairn_engine::{
@@ -24,6 +25,7 @@ pub struct NodeHost {
     pub mempool: Arc<Mempool>,
     pub net: NetworkHandle,
     pub shared: Arc<Shared>,
+    pub snapshots: Arc<Snapshots>,
     /// Timers hand their events back to the engine's thread through this channel.
     pub events: mpsc::Sender<DriverEvent>,
     pub rt: tokio::runtime::Handle,
@@ -148,6 +150,7 @@ impl Observer for NodeHost {
         }
         self.metrics.committed_txs.inc_by(block.block.txs.len() as u64);
         self.shared.advance(tip.clone(), block.block.txs.len() as u32);
+        self.snapshots.committed(&self.rt, &self.state, tip.height);
     }
     fn on_progress(&mut self) {
         self.shared.progressed();

@@ -7,6 +7,8 @@ mod host;
 mod metrics;
 mod shared;
 mod sign_state;
+mod snapshots;
+pub mod state_sync;
 mod sync;
 pub mod wal;
 
@@ -60,6 +62,7 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
     let validator = signers.current.power_of(&key.address()) > 0;
     tracing::info!(height = tip.height, chain_id, validator, "state opened");
     let shared = Arc::new(Shared::new(tip.clone()));
+    let snapshots = snapshots::Snapshots::new(cfg.state_sync.snapshot_interval);
 
     let mempool = Arc::new(Mempool::new(
         MempoolConfig { chain_id: chain_id.clone(), ..cfg.mempool.clone() },
@@ -97,6 +100,7 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
         mempool: mempool.clone(),
         net: net.clone(),
         shared: shared.clone(),
+        snapshots: snapshots.clone(),
         events: driver_tx.clone(),
         rt: tokio::runtime::Handle::current(),
         wal,
@@ -115,6 +119,7 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
             mempool: mempool.clone(),
             state: state.clone(),
             shared: shared.clone(),
+            snapshots,
             driver: driver_tx.clone(),
             workers: cfg.consensus.peer_workers,
             sync_max_blocks: net_cfg_sync_blocks,

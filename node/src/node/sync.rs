@@ -59,7 +59,10 @@ impl Syncer {
     /// One request; `Ok(true)` when verified blocks were handed over and the peer has more.
     async fn pull(&self, peer: PeerId) -> Result<bool> {
         let from = self.state.latest_height() + 1;
-        let resp = self.net.request_blocks(peer, pb::SyncRequest { from_height: from, max_blocks: self.batch }).await?;
+        let resp = self
+            .net
+            .request_blocks(peer, pb::SyncRequest { from_height: from, max_blocks: self.batch, snapshot: None })
+            .await?;
         // The sets that sign `from` and the height after: both decided once `from - 1` is.
         let set_at = |h| self.state.validator_set_at(h)?.ok_or_else(|| anyhow::anyhow!("no validator set for {h}"));
         let signers = Signers { current: set_at(from)?, next: set_at(from + 1)? };

@@ -14,3 +14,4 @@ mod net;
 mod netns;
 mod peers;
 mod staking;
+mod state_sync;

@@ -19,7 +19,7 @@ pub fn cairn(args: &[&str]) -> (bool, String, String) {
 /// A port range unlikely to collide with another test run on this machine.
 /// Each test that starts nodes has its own slot (tests of one binary run in parallel): 0 the
 /// four-validator end-to-end test, 1 the dashboard, 2 `cairn bench`, 3 the deploy check, 4
-/// `testnet start`'s output, 5 and 6 the fault suite, 7 the validator set change. Nodes in network namespaces of their own
+/// `testnet start`'s output, 5 and 6 the fault suite, 7 the validator set change, 8 state sync. Nodes in network namespaces of their own
 /// (`hosts.rs`) need no slot: each namespace has its own ports.
 pub fn base_port(slot: u16) -> u16 {
     20000 + (std::process::id() % 100) as u16 * 300 + slot * 50

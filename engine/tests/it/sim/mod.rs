@@ -267,7 +267,7 @@ impl Sim {
                 self.drive(to, |e| e.handle(EngineEvent::Message { from, msg: *m }));
             }
             Msg::SyncRequest { from_height } => {
-                let req = pb::SyncRequest { from_height, max_blocks: 8 };
+                let req = pb::SyncRequest { from_height, max_blocks: 8, snapshot: None };
                 let resp = sync::serve(&*self.nodes[to].disk.borrow(), &req, 8, 1 << 20);
                 if !resp.blocks.is_empty() {
                     let msg = Msg::SyncResponse { from_height, resp: Box::new(resp) };
