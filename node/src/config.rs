@@ -33,11 +33,14 @@ pub struct StateSyncSection {
     /// A snapshot of the accounts at every height divisible by this (0: none). The newest two
     /// are kept, in memory, as encoded chunks.
     pub snapshot_interval: u64,
+    /// On a first start (no state yet), restore the newest snapshot the bootstrap peers offer,
+    /// verified from genesis, instead of executing every block from genesis.
+    pub join: bool,
 }
 
 impl Default for StateSyncSection {
     fn default() -> Self {
-        StateSyncSection { snapshot_interval: 1000 }
+        StateSyncSection { snapshot_interval: 1000, join: false }
     }
 }
 

@@ -116,6 +116,11 @@ pub const DOCS: &[(&str, &str)] = &[
         "Make a state snapshot for joining nodes at every height divisible by this (0: none);\n\
          the newest two are kept, in memory.",
     ),
+    (
+        "state_sync.join",
+        "On a first start (no state yet), restore the newest snapshot the bootstrap peers offer,\n\
+         verified from genesis, instead of executing every block since genesis.",
+    ),
     // [log]
     ("log.format", "\"text\" or \"json\" (one JSON object per line)."),
     ("log.level", "Filter when RUST_LOG is unset: a level (info, debug, …) or per-target directives."),

@@ -41,6 +41,9 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
     let chain_id = genesis.chain_id.clone();
     let registry = prometheus::Registry::new();
 
+    if cfg.state_sync.join && state_sync::is_first_start(home) {
+        state_sync::join(home, &cfg, &genesis, &key).await?;
+    }
     let state = State::open_with_registry(&home.state_dir(), cfg.state.clone(), &registry)
         .with_context(|| format!("cannot open the state database in {}", home.state_dir().display()))?;
     state.init_genesis(&genesis).context("genesis does not match the database")?;

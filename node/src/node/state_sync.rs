@@ -6,13 +6,62 @@
 //! each of its 256 chunks, fetched from the peers in turn, must hash to its manifest entry. A
 //! peer caught sending a bad block, set, manifest or chunk is reported (and so banned) and no
 //! longer asked; the piece is asked of another. What it returns is what `State::restore`
-//! takes.
+//! takes; `join` does both for `cairn start` on a first start with `state_sync.join`.
+use crate::config::NodeConfig;
+use crate::home::Home;
 use anyhow::{bail, Context, Result};
 use cairn_engine::light::LightChain;
 use cairn_network::{NetworkHandle, PeerId};
-use cairn_proto::{pb, Certificate, CertifiedBlock, Genesis, Header, ValidatorSet};
-use cairn_state::{SnapshotChunk, SnapshotManifest, CHUNKS};
+use cairn_proto::{pb, Certificate, CertifiedBlock, Genesis, Header, Keypair, ValidatorSet};
+use cairn_state::{Restore, SnapshotChunk, SnapshotManifest, State, CHUNKS};
 use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+/// How long a joining node waits for its bootstrap peers, and for the rest once one is there.
+const PEER_WAIT: Duration = Duration::from_secs(60);
+const MORE_PEERS_WAIT: Duration = Duration::from_secs(3);
+
+/// Whether `home` has no state yet (a first start): the only time a node joins by state sync.
+pub fn is_first_start(home: &Home) -> bool {
+    std::fs::read_dir(home.state_dir()).map_or(true, |mut d| d.next().is_none())
+}
+
+/// `cairn start` with `state_sync.join` on a first start: a short-lived network instance on the
+/// node's own p2p config fetches a snapshot from the peers it reaches, and the store is restored
+/// from it; the node then opens it and block-syncs from the snapshot's height.
+pub async fn join(home: &Home, cfg: &NodeConfig, genesis: &Genesis, key: &Keypair) -> Result<()> {
+    let started = Instant::now();
+    let set = genesis.validator_set().map_err(anyhow::Error::msg)?;
+    let registry = prometheus::Registry::new();
+    let (net, events) = cairn_network::start(cfg.p2p.clone(), key, &genesis.chain_id, set, &registry)
+        .await
+        .with_context(|| format!("cannot start p2p on {} for state sync", cfg.p2p.listen))?;
+    let deadline = Instant::now() + PEER_WAIT;
+    while net.peers().is_empty() {
+        anyhow::ensure!(Instant::now() < deadline, "state sync: no peer reached in {PEER_WAIT:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(MORE_PEERS_WAIT).await;
+    let peers: Vec<PeerId> = net.peers().iter().filter_map(|p| p.peer_id.parse().ok()).collect();
+    tracing::info!(peers = peers.len(), "state sync: fetching a snapshot");
+    let fetched = fetch(&net, peers, genesis).await;
+    net.shutdown().await;
+    drop(events);
+    let fetched = fetched?;
+    let (height, accounts) = (fetched.manifest.height, fetched.manifest.chunks.iter().map(|c| c.accounts).sum::<u64>());
+    let restore = Restore {
+        genesis,
+        manifest: &fetched.manifest,
+        chunks: fetched.chunks,
+        tip: &fetched.tip,
+        next_set: &fetched.next_set,
+    };
+    let state = State::restore(&home.state_dir(), cfg.state.clone(), restore).context("state sync: restore")?;
+    drop(state);
+    let secs = started.elapsed().as_secs_f64();
+    tracing::info!(height, accounts, secs, dropped = fetched.dropped.len(), "state sync: restored the snapshot");
+    Ok(())
+}
 
 /// A verified snapshot, ready for `State::restore`.
 pub struct Fetched {

@@ -5,14 +5,17 @@
 //! manifest and every chunk, drops (and reports) the liar at its first bad chunk and gets each
 //! chunk elsewhere, then restores a
 //! store whose root is the one the chain certified and whose accounts are node 0's at that
-//! height.
-use crate::net::{base_port, wait_height, LocalNet};
+//! height. Then a fifth `cairn` process with `state_sync.join` joins the running chain the same
+//! way: it restores a snapshot, block-syncs from there and follows the chain, holding no block
+//! from before its snapshot.
+use crate::net::{assert_same_chain, base_port, bin, cairn, node_env, wait_height, LocalNet};
+use cairn_load::RpcClient;
 use cairn_network::{peer_id_of, Multiaddr, NetworkConfig, NetworkEvent, NetworkHandle, PeerId};
 use cairn_node::home::Home;
 use cairn_node::node::state_sync;
 use cairn_proto::{Genesis, Keypair};
 use cairn_state::{Restore, State, StateConfig};
-use cairn_testnet::NodePorts;
+use cairn_testnet::{NodePorts, Testnet};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -112,4 +115,22 @@ async fn a_joiner_restores_a_verified_snapshot_and_drops_a_peer_serving_a_bad_ch
             c0.call("state_getAccount", vec![json!(a.address.to_hex()), json!({"height": height})]).await.unwrap();
         assert_eq!(json!(state.account(&a.address).balance), at["balance"], "account {}", a.address);
     }
+    drop(state);
+
+    // A real node joining the same way: a fifth home with `state_sync.join`, started on the
+    // running chain, restores a snapshot and block-syncs from there, never replaying genesis.
+    let (ok, _, err) = cairn(&["testnet", "add-node", "--dir", ln.dir.path().to_str().unwrap()]);
+    assert!(ok, "add-node: {err}");
+    let home4 = Home(ln.dir.path().join("node4"));
+    let env = node_env(&[("CAIRN_STATE_SYNC__JOIN", "true"), ("CAIRN_STATE_SYNC__SNAPSHOT_INTERVAL", &interval)]);
+    let mut node4 = Testnet::start(&bin(), vec![(home4.0.clone(), NodePorts::for_node(ln.base, 4))], env).unwrap();
+    let c4 = RpcClient::new(&format!("http://127.0.0.1:{}", NodePorts::for_node(ln.base, 4).jsonrpc)).unwrap();
+    let target = crate::net::height(&c0).await.unwrap() + 3;
+    let log = || std::fs::read_to_string(home4.0.join("node.log")).unwrap_or_default();
+    wait_height(&c4, target, MIN, &format!("node4 after state sync; log:\n{}", log())).await;
+    let first: Value = c4.call("chain_getBlock", vec![json!(1)]).await.unwrap();
+    assert!(first.is_null(), "node4 holds block 1: it replayed the chain instead of restoring a snapshot");
+    assert!(log().contains("state sync: restored the snapshot"), "no restore in node4's log");
+    assert_same_chain(&[c0.clone(), c4.clone()], target - 2, target).await;
+    node4.stop(Duration::from_secs(10));
 }
