@@ -7,8 +7,9 @@ use cairn_proto::{Address, Genesis, GenesisAccount, GenesisValidator, Keypair};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// What each genesis-funded account starts with: plenty for long load runs.
-pub const GENESIS_BALANCE: u64 = 1_000_000_000_000_000;
+/// What each genesis-funded account starts with: plenty for long load runs, and small enough
+/// that 18 million of them still fit the u64 total supply (`testnet init --accounts 1000000`).
+pub const GENESIS_BALANCE: u64 = 1_000_000_000_000;
 
 pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)

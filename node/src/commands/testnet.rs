@@ -21,6 +21,13 @@ pub fn init(args: &TestnetInitArgs) -> Result<()> {
         (None, h) => h,
     };
     anyhow::ensure!(validators >= 1, "--validators must be at least 1");
+    let supply = (args.accounts + validators) as u128 * u128::from(super::init::GENESIS_BALANCE);
+    anyhow::ensure!(
+        supply <= u128::from(u64::MAX),
+        "{} accounts of {} each exceed the u64 total supply; use fewer accounts",
+        args.accounts + validators,
+        super::init::GENESIS_BALANCE
+    );
     let hosts: Vec<Host> = args.hosts.iter().map(|h| Host::parse(h)).collect::<Result<_>>()?;
     let layout = TestnetLayout { dir: args.dir.clone(), validators, base_port: args.base_port };
     anyhow::ensure!(
