@@ -54,7 +54,8 @@ impl<H: Host> Engine<H> {
     /// heights after it. `consensus` must be fresh (height 0) and for the same chain. Nothing
     /// happens before `start`.
     pub fn new(host: H, consensus: Consensus, cfg: EngineConfig, signers: Signers, tip: Tip) -> Self {
-        let future = FutureBuffer::new(cfg.future_buffer_bytes, cfg.future_buffer_messages, signers.current.len());
+        let most = signers.current.len().max(signers.next.len());
+        let future = FutureBuffer::new(cfg.future_buffer_bytes, cfg.future_buffer_messages, most);
         Engine {
             chain_id: consensus.chain_id().to_string(),
             host,
@@ -279,6 +280,7 @@ impl<H: Host> Engine<H> {
             );
         }
         self.signers.advance(committed.later_set);
+        self.future.set_signers(self.signers.current.len().max(self.signers.next.len()));
         tracing::info!(height, txs = cb.block.txs.len(), hash = %self.tip.hash, "committed");
         self.host.on_commit(&self.tip, &cb);
         self.host.on_progress();

@@ -55,6 +55,13 @@ impl FutureBuffer {
         }
     }
 
+    /// Each signer's share for a set of `signers` validators (the larger of the two sets the
+    /// buffered heights may have, after a set change). What a signer holds beyond a smaller
+    /// share stays until its height is taken; it only keeps that signer from adding more.
+    pub fn set_signers(&mut self, signers: usize) {
+        self.signer_share = self.max_bytes / signers.max(1);
+    }
+
     /// Keeps `m` unless a bound would be crossed.
     pub fn push(&mut self, m: ConsensusMessage) -> Result<(), Refused> {
         let ((height, signer), size) = (height_and_signer(&m), size(&m));
@@ -133,5 +140,20 @@ mod tests {
         assert_eq!(b.take(6).len(), 1, "height 5 is dropped, height 6 returned");
         assert_eq!(b.held(), (0, 0));
         b.push(vote(1, 9)).unwrap();
+    }
+
+    #[test]
+    fn the_signer_share_follows_the_set_size() {
+        let mut b = FutureBuffer::new(8 * MESSAGE_OVERHEAD, 100, 2);
+        for _ in 0..4 {
+            b.push(vote(1, 5)).unwrap();
+        }
+        // Eight validators now: an eighth each; signer 1 is over it and may add nothing.
+        b.set_signers(8);
+        assert_eq!(b.push(vote(1, 6)), Err(Refused::SignerShare));
+        b.take(6);
+        b.push(vote(1, 7)).unwrap();
+        assert_eq!(b.push(vote(1, 7)), Err(Refused::SignerShare), "one message is an eighth");
+        b.push(vote(2, 7)).unwrap();
     }
 }
