@@ -109,6 +109,11 @@ impl Actor {
             Command::Validators(sets) => {
                 self.validator_peers = crate::identity::validator_peers(&sets);
                 self.checker.validators = sets;
+                // Connected peers that joined or left the set are shown as they are now.
+                let mut peers = self.peers.lock().unwrap_or_else(PoisonError::into_inner);
+                for (id, info) in peers.iter_mut() {
+                    info.validator = self.validator_peers.get(id).copied();
+                }
             }
             Command::Shutdown => {}
         }

@@ -22,6 +22,14 @@ async fn four_nodes_exchange_consensus_and_tx_batches() {
         }
         assert_eq!(n.metric("cairn_p2p_peers", None), 3.0);
     }
+    // A set without node 3: the others show it as a peer that is no longer a validator.
+    nodes[0].handle.set_validators(vec![validator_set(&keys[..3])]);
+    let three = peer_id_of(&keys[3]).to_string();
+    wait_until(5, || nodes[0].handle.peers().iter().any(|p| p.peer_id == three && p.validator.is_none())).await;
+    assert!(nodes[0].handle.peers().iter().filter(|p| p.peer_id != three).all(|p| p.validator.is_some()));
+    nodes[0].handle.set_validators(vec![set.clone()]);
+    wait_until(5, || nodes[0].handle.peers().iter().all(|p| p.validator.is_some())).await;
+
     // Once identified, every peer is shown at its listen address, not an ephemeral port.
     let listen: Vec<String> = nodes.iter().map(|n| n.handle.listen_addrs()[0].to_string()).collect();
     wait_until(5, || nodes.iter().all(|n| n.handle.peers().iter().all(|p| listen.contains(&p.address)))).await;
