@@ -106,6 +106,13 @@ impl Actor {
                 self.swarm.behaviour_mut().gossipsub.set_application_score(&peer, score);
                 self.check_ban(peer);
             }
+            Command::Ban { peer, reason } => {
+                tracing::warn!(%peer, reason, "banning peer: the node proved it sent a lie");
+                self.metrics.rejected(RejectKind::Misbehaviour);
+                if !self.banned.contains_key(&peer) {
+                    self.ban(peer);
+                }
+            }
             Command::Validators(sets) => {
                 self.validator_peers = crate::identity::validator_peers(&sets);
                 self.checker.validators = sets;
@@ -326,10 +333,15 @@ impl Actor {
         if score < BAN_THRESHOLD {
             let (rejects, complaints) = (self.rejects.get(&peer), self.penalties.get(&peer));
             tracing::warn!(%peer, score, ?rejects, ?complaints, "banning peer for a low score");
-            self.metrics.banned.inc();
-            self.banned.insert(peer, Instant::now() + BAN_DURATION);
-            self.swarm.behaviour_mut().blocked.block_peer(peer);
+            self.ban(peer);
         }
+    }
+
+    /// Disconnects and blocks `peer` for `BAN_DURATION`.
+    fn ban(&mut self, peer: PeerId) {
+        self.metrics.banned.inc();
+        self.banned.insert(peer, Instant::now() + BAN_DURATION);
+        self.swarm.behaviour_mut().blocked.block_peer(peer);
     }
 
     fn on_tick(&mut self) {

@@ -62,6 +62,7 @@ pub(crate) enum Command {
     Publish { data: Vec<u8> },
     Request { peer: PeerId, req: pb::SyncRequest, reply: oneshot::Sender<Result<pb::SyncResponse, NetworkError>> },
     Report { peer: PeerId, reason: &'static str },
+    Ban { peer: PeerId, reason: &'static str },
     Validators(Vec<ValidatorSet>),
     Shutdown,
 }
@@ -165,6 +166,13 @@ impl NetworkHandle {
     /// (e.g. txs with bad signatures): lowers its score, and enough reports get it banned.
     pub fn report_misbehaviour(&self, peer: PeerId, reason: &'static str) {
         self.control(Command::Report { peer, reason });
+    }
+
+    /// The node proved that `peer` lied (a piece that contradicts certified data, such as a
+    /// state-sync chunk whose hash is not the certified one): disconnects and blocks it at once,
+    /// for the same time as a ban by score.
+    pub fn ban(&self, peer: PeerId, reason: &'static str) {
+        self.control(Command::Ban { peer, reason });
     }
 
     /// Stops the swarm task and waits for it; other clones become inert.

@@ -4,8 +4,8 @@
 //! genesis set through every validator-set change (`cairn_engine::light`), so block h+1's
 //! certified header gives the state root after h; the manifest must fold to that root, and
 //! each of its 256 chunks, fetched from the peers in turn, must hash to its manifest entry. A
-//! peer caught sending a bad block, set, manifest or chunk is reported (and so banned) and no
-//! longer asked; the piece is asked of another. What it returns is what `State::restore`
+//! peer caught sending a bad block, set, manifest or chunk is banned at once (each is a
+//! provable lie against certified data) and no longer asked; the piece is asked of another. What it returns is what `State::restore`
 //! takes; `join` does both for `cairn start` on a first start with `state_sync.join`.
 use crate::config::NodeConfig;
 use crate::home::Home;
@@ -71,7 +71,7 @@ pub struct Fetched {
     pub tip: CertifiedBlock,
     /// The set that signs the height after it.
     pub next_set: ValidatorSet,
-    /// Peers caught lying, reported to the network.
+    /// Peers caught lying, banned.
     pub dropped: Vec<PeerId>,
 }
 
@@ -109,8 +109,8 @@ impl Peers<'_> {
     }
 
     fn drop_peer(&mut self, peer: PeerId, why: &'static str, detail: &str) {
-        tracing::warn!(%peer, why, detail, "state sync: dropping a peer that sent a bad piece");
-        self.net.report_misbehaviour(peer, why);
+        tracing::warn!(%peer, why, detail, "state sync: banning a peer that sent a bad piece");
+        self.net.ban(peer, why);
         self.dropped.insert(peer);
     }
 

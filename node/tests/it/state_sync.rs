@@ -2,7 +2,7 @@
 //! (a bare network peer with an outsider key) fetches the newest snapshot in chunks over the
 //! block-sync protocol from three peers — nodes 1 and 2 and a liar that relays node 0's answers
 //! but adds 1 to a balance in every chunk it relays — verifies blocks from genesis, the
-//! manifest and every chunk, drops (and reports) the liar at its first bad chunk and gets each
+//! manifest and every chunk, drops and bans the liar at its first bad chunk and gets each
 //! chunk elsewhere, then restores a
 //! store whose root is the one the chain certified and whose accounts are node 0's at that
 //! height. Then a fifth `cairn` process with `state_sync.join` joins the running chain the same
@@ -97,6 +97,12 @@ async fn a_joiner_restores_a_verified_snapshot_and_drops_a_peer_serving_a_bad_ch
     let height = fetched.manifest.height;
     assert!(height >= INTERVAL && height.is_multiple_of(INTERVAL), "snapshot of height {height}");
     assert_eq!(fetched.dropped, vec![liar_id], "the liar must be dropped, and only it");
+    // And banned: the joiner hangs up on it.
+    let deadline = Instant::now() + MIN;
+    while joiner.peers().iter().any(|p| p.peer_id == liar_id.to_string()) {
+        assert!(Instant::now() < deadline, "the liar is still connected");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     let dir = tempfile::tempdir().unwrap();
     let accounts = cairn_testnet::read_accounts(&ln.accounts_file()).unwrap();
