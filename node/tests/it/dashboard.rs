@@ -53,8 +53,12 @@ async fn dashboard_shows_the_real_height_and_follows_new_blocks() {
 
     // The page reaches the height the node reported, and never shows one it did not have.
     let before = height(&c).await.unwrap();
-    let s = wait_page(&mut b, Duration::from_secs(30), "the node's height and a live subscription", |s| {
-        s["height"].as_u64() >= Some(before) && s["ws"] == "live"
+    // The validator table fills from the page's own poll, which may land after the first head.
+    let what = "the node's height, a live subscription and the validator table";
+    let s = wait_page(&mut b, Duration::from_secs(30), what, |s| {
+        s["height"].as_u64() >= Some(before)
+            && s["ws"] == "live"
+            && s["validators"].as_array().is_some_and(|v| !v.is_empty())
     })
     .await;
     let after = height(&c).await.unwrap();
