@@ -3,7 +3,8 @@
 //! certified block h as its tip (the next block names it as parent), the set that signs h + 1
 //! (which the joiner learnt by light verification) and the set that the restored stakes decide
 //! for h + 2; no blocks or state below h. Opening it then checks it as any store is checked:
-//! the tree rebuilt from the accounts must give the snapshot's root.
+//! the tree rebuilt from the accounts must give the snapshot's root, so accounts that are not
+//! the snapshot's are refused even from a caller that skipped the chunk checks.
 use crate::chunks::{SnapshotChunk, SnapshotManifest, CHUNKS};
 use crate::commit::leaves_of;
 use crate::exec::Changed;
@@ -14,7 +15,6 @@ use crate::{State, StateConfig, StateError};
 use cairn_proto::staking::EFFECT_DELAY;
 use cairn_proto::{CertifiedBlock, Genesis, ValidatorSet};
 use prost::Message;
-use rayon::prelude::*;
 use rocksdb::WriteBatch;
 use std::path::Path;
 
@@ -22,7 +22,8 @@ use std::path::Path;
 pub struct Restore<'a> {
     /// The chain's genesis (its hash and chain id are recorded, as `init_genesis` does).
     pub genesis: &'a Genesis,
-    /// A manifest the joiner verified against a certified root (`SnapshotManifest::verify`).
+    /// A manifest the joiner verified against a certified root (`SnapshotManifest::verify`);
+    /// the restored store must have its root.
     pub manifest: &'a SnapshotManifest,
     /// Every chunk of it, in index order.
     pub chunks: Vec<SnapshotChunk>,
@@ -62,8 +63,8 @@ impl State {
         if r.chunks.len() != CHUNKS || r.chunks.iter().enumerate().any(|(i, c)| c.index != i) {
             return Err(refuse(format!("{} chunks, not the {CHUNKS} in index order", r.chunks.len())));
         }
-        // Checked again here so that no caller can restore what it forgot to check.
-        r.chunks.par_iter().try_for_each(|c| c.verify(r.manifest)).map_err(|e| refuse(e.to_string()))?;
+        // The chunks are not checked again here: opening the store rebuilds the tree from
+        // these accounts and refuses it unless it gives the manifest's root.
         let accounts: Vec<Changed> = r
             .chunks
             .into_iter()
