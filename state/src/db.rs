@@ -46,8 +46,8 @@ impl Db {
         table.set_block_cache(&Cache::new_lru_cache(config.block_cache_mb << 20));
         table.set_bloom_filter(10.0, false);
         opts.set_block_based_table_factory(&table);
-        // The hash memtables (`cf_options`) take one writer at a time; commits and the leaf
-        // index write one batch each anyway.
+        // The hash memtable of `tx_index` (below) takes one writer at a time; commits and the
+        // leaf index write one batch each anyway.
         opts.set_allow_concurrent_memtable_write(false);
         let cfs = ALL_CFS.iter().map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name, &opts)));
         let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| match e.kind() {
@@ -116,10 +116,7 @@ impl Db {
 
     /// The newest value of `key` at or below `version`.
     pub fn leaf_at(&self, key: &Hash, version: u64) -> Result<Option<(Address, Account)>, StateError> {
-        // One tree key's versions: its own hash bucket (`cf_options`) and prefix filter.
-        let mut read = ReadOptions::default();
-        read.set_prefix_same_as_start(true);
-        let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_LEAVES), read);
+        let mut it = self.db.raw_iterator_cf(self.cf(CF_LEAVES));
         it.seek(leaf_key(key, version));
         match it.key() {
             Some(k) if k.starts_with(&key.0) => decode_leaf_value(it.value().unwrap_or_default()).map(Some),
@@ -139,8 +136,6 @@ impl Db {
     ) -> Result<(), StateError> {
         let mut read = ReadOptions::default();
         read.fill_cache(false);
-        // Across tree keys: the memtable's hash buckets have no order of their own.
-        read.set_total_order_seek(true);
         let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_LEAVES), read);
         it.seek_to_first();
         let mut last: Option<Hash> = None;
@@ -157,36 +152,24 @@ impl Db {
     }
 }
 
-/// A column family's options: the database's, but for the two written at random keys every
-/// block, whose memtables are hash tables keyed by the 32-byte hash their keys start with
-/// instead of one skip list. Inserting a block's keys into a skip list of hundreds of
-/// thousands took several cache misses each — in a loaded validator's profile ≈ 1.5 µs per tx
-/// for `tx_index` and ≈ 2 ms per block for `tree_leaves` (issue #18).
-/// - `tx_index` is only ever read by whole key (a tx hash): a hash table of short lists.
-/// - `tree_leaves` is read by seeking within one tree key's versions (`leaf_at`), and scanned in
-///   key order only to cut a snapshot (`scan_leaves_at`, which asks for total order): a hash
-///   table of small skip lists, one per tree key.
+/// A column family's options: the database's, but for `tx_index`, which is only ever read by
+/// whole key (a tx hash). Its memtable is a hash table of short lists instead of a skip list:
+/// ten thousand random hashes a block went into the skip list at several cache misses each,
+/// ≈ 1.5 µs per tx of a loaded validator's CPU (issue #18's profile).
 fn cf_options(name: &str, db: &Options) -> Options {
     let mut opts = db.clone();
-    let factory = match name {
-        CF_TX_INDEX => MemtableFactory::HashLinkList { bucket_count: HASH_MEMTABLE_BUCKETS },
-        CF_LEAVES => MemtableFactory::HashSkipList {
-            bucket_count: HASH_MEMTABLE_BUCKETS,
-            height: 4,
-            branching_factor: 4,
-        },
-        _ => return opts,
-    };
-    opts.set_prefix_extractor(SliceTransform::create_fixed_prefix(HASH_PREFIX_LEN));
-    opts.set_memtable_factory(factory);
+    if name == CF_TX_INDEX {
+        opts.set_prefix_extractor(SliceTransform::create_fixed_prefix(TX_INDEX_KEY_LEN));
+        opts.set_memtable_factory(MemtableFactory::HashLinkList { bucket_count: TX_INDEX_BUCKETS });
+    }
     opts
 }
 
-/// The hash a `tx_index` or `tree_leaves` key starts with (the tx hash; the tree key).
-const HASH_PREFIX_LEN: usize = 32;
-/// Buckets of a hash memtable: a full 64 MB memtable holds ≈ 800k entries, so lists of a few
-/// (the bucket array, 2 MB, comes out of the memtable's own budget).
-const HASH_MEMTABLE_BUCKETS: usize = 1 << 18;
+/// A tx hash, the whole key of `tx_index`.
+const TX_INDEX_KEY_LEN: usize = 32;
+/// Buckets of a `tx_index` memtable: a full 64 MB memtable holds ≈ 800k entries, so lists of
+/// ≈ 3 (the bucket array, 2 MB, comes out of the memtable's own budget).
+const TX_INDEX_BUCKETS: usize = 1 << 18;
 
 /// Whether `path` holds RocksDB data (tables, a write-ahead log or a later manifest), as
 /// opposed to what a crash while creating the database leaves: at most the first manifest,
