@@ -57,6 +57,10 @@ pub struct BenchArgs {
     /// How long the load generator waits for the last txs after sending stops.
     #[arg(long, default_value_t = 30)]
     pub drain_secs: u64,
+    /// Seconds each fresh testnet runs (making empty blocks) between being ready and the load,
+    /// to tell a node's warm-up from the load's own first seconds.
+    #[arg(long, default_value_t = 0)]
+    pub settle_secs: u64,
     /// Environment for every node, KEY=VALUE (e.g. CAIRN_MEMPOOL__MAX_TXS=200000); repeatable
     /// [default: none]. The load generator follows CAIRN_MEMPOOL__NONCE_WINDOW.
     #[arg(long = "node-env", value_parser = parse_env)]
@@ -179,6 +183,7 @@ async fn one_rate(args: &BenchArgs, spec: &NetSpec, dir: &Path, rate: u64) -> Re
     let testnet_dir = dir.join("testnet");
     std::fs::create_dir_all(dir).map_err(|e| LoadError::file("cannot create", dir, e))?;
     let mut net = BenchNet::start(spec, &testnet_dir).await?;
+    tokio::time::sleep(std::time::Duration::from_secs(args.settle_secs)).await;
     let node0 = crate::RpcClient::new(&net.rpc_url(0))?;
     let memory_start = net.memory()?;
     let from_height = node0.status().await?.height;
