@@ -19,7 +19,7 @@ fn crypto(c: &mut Criterion) {
     g.bench_function("verify_single", |b| {
         b.iter_batched(|| decoded[0].clone(), |t| t.verify().unwrap(), BatchSize::SmallInput)
     });
-    for n in [16, 64, 256, 1024] {
+    for n in [16, 64, 72, 128, 200, 256, 1024] {
         g.throughput(Throughput::Elements(n as u64));
         // Consecutive windows of the 4,096, so every signer's key has been seen before.
         let mut at = 0;

@@ -115,13 +115,13 @@ fn admission_with_signatures(c: &mut Criterion) {
     let mut g = c.benchmark_group("mempool/admit_with_signatures");
     g.throughput(Throughput::Elements(TXS));
     g.sample_size(10);
-    g.bench_function("raw_batch_verify_rayon_128", |b| b.iter_batched(for_raw, raw_batch, BatchSize::PerIteration));
+    g.bench_function("raw_batch_verify_rayon_chunks", |b| b.iter_batched(for_raw, raw_batch, BatchSize::PerIteration));
     g.bench_function("submit_4096_raw_txs", |b| b.iter_batched(for_pool, submit, BatchSize::PerIteration));
     g.bench_function("submit_4096_raw_txs_repeat_senders", |b| {
         b.iter_batched(|| (pool(100_000), raw.clone()), submit, BatchSize::PerIteration)
     });
     let process = rustix::time::ClockId::ProcessCPUTime;
-    g.bench_function("raw_batch_verify_rayon_128_cpu_time", |b| {
+    g.bench_function("raw_batch_verify_rayon_chunks_cpu_time", |b| {
         b.iter_custom(|iters| cpu_timed(iters, process, for_raw, raw_batch))
     });
     g.bench_function("submit_4096_raw_txs_cpu_time", |b| {

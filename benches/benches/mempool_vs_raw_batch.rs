@@ -10,7 +10,7 @@
 //! alternating order, after the same idle pause, and the figure is the median of the per-round
 //! ratios, by the wall clock and by the process's CPU time (which leaves out the time the host
 //! gives to other guests). Run on a pool with a thread per vCPU and on a one-thread pool (the
-//! per-tx work alone). Both sides use the same fixtures and chunks of 128 as `mempool.rs`.
+//! per-tx work alone). Both sides use the same fixtures and chunks (`VERIFY_CHUNK`) as `mempool.rs`.
 //! `submit` admits into one pool per configuration, and each round's txs are committed out of
 //! it before the next round, so it times a running node's pool rather than a new one; each
 //! configuration has its own senders, so the key cache never knows them in advance.

@@ -49,6 +49,11 @@ pub struct MempoolConfig {
     /// How long a transaction may wait before `evict_expired` drops it.
     #[serde(rename = "ttl_secs", with = "secs")]
     pub ttl: Duration,
+    /// Most transactions checked in one ed25519 batch: a larger submission is cut into batches
+    /// of this size, verified in parallel on rayon's pool. Larger batches cost less per
+    /// signature (`cargo bench -p cairn-benches --bench crypto`); smaller ones spread one
+    /// submission over more cores.
+    pub verify_batch: usize,
     /// Most transactions in one gossip batch.
     pub gossip_batch: usize,
     /// Longest a locally admitted transaction waits for its gossip batch to fill.
@@ -72,6 +77,7 @@ impl Default for MempoolConfig {
             nonce_window: 64,
             min_fee: MIN_FEE,
             ttl: Duration::from_secs(600),
+            verify_batch: crate::VERIFY_CHUNK,
             gossip_batch: 256,
             gossip_interval: Duration::from_millis(10),
             gossip_channel: 1024,
@@ -89,6 +95,7 @@ impl MempoolConfig {
         self.max_bytes = self.max_bytes.max(1);
         self.sender_limit = self.sender_limit.max(1);
         self.nonce_window = self.nonce_window.max(1);
+        self.verify_batch = self.verify_batch.max(1);
         self.gossip_batch = self.gossip_batch.max(1);
         self.gossip_channel = self.gossip_channel.max(1);
         self

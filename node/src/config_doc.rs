@@ -92,6 +92,10 @@ pub const DOCS: &[(&str, &str)] = &[
     ),
     ("mempool.min_fee", "Lowest fee accepted (fee_too_low); never below the protocol's floor of 1."),
     ("mempool.ttl_secs", "How long a transaction may wait in the pool before it is dropped."),
+    (
+        "mempool.verify_batch",
+        "Most transactions checked in one ed25519 batch; a larger submission is cut into batches verified in parallel.",
+    ),
     ("mempool.gossip_batch", "Most transactions in one gossip batch."),
     ("mempool.gossip_interval_ms", "Longest a locally admitted transaction waits for its gossip batch to fill."),
     ("mempool.gossip_channel", "Gossip batches queued for the network; beyond, batches are dropped (never blocks)."),
