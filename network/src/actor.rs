@@ -7,7 +7,7 @@ use crate::dialer::Dialer;
 use crate::handle::{Command, PeerInfo, PeerTable};
 use crate::liveness::Liveness;
 use crate::metrics::{Channel, DropKind, Metrics, RejectKind};
-use crate::validate::{Checker, Inbound, TopicKind};
+use crate::validate::{Checker, Inbound, Refusal, TopicKind};
 use crate::{NetworkError, NetworkEvent};
 use cairn_proto::{pb, Address};
 use futures::future::BoxFuture;
@@ -249,7 +249,12 @@ impl Actor {
                 });
                 MessageAcceptance::Accept
             }
-            Err(why) => {
+            Err(Refusal::UnknownSigner) => {
+                tracing::debug!(peer = %source, author = %from, "gossip message signed outside the known sets: ignored");
+                self.metrics.dropped(DropKind::UnknownSigner);
+                MessageAcceptance::Ignore
+            }
+            Err(Refusal::Reject(why)) => {
                 tracing::debug!(peer = %source, author = %from, reason = why.as_str(), "gossip message rejected");
                 self.metrics.rejected(why);
                 MessageAcceptance::Reject

@@ -31,8 +31,6 @@ pub enum RejectKind {
     Oversized,
     /// An envelope on the wrong topic, or an empty one.
     WrongTopic,
-    /// A vote, proposal or evidence signed by an address outside the validator set.
-    UnknownValidator,
     /// A signature that does not verify.
     BadSignature,
     /// Reported by the node through `NetworkHandle::report_misbehaviour`.
@@ -45,14 +43,13 @@ impl RejectKind {
             RejectKind::Decode => "decode",
             RejectKind::Oversized => "oversized",
             RejectKind::WrongTopic => "wrong_topic",
-            RejectKind::UnknownValidator => "unknown_validator",
             RejectKind::BadSignature => "bad_signature",
             RejectKind::Misbehaviour => "misbehaviour",
         }
     }
 }
 
-/// Why a message was dropped without being judged (label `reason`).
+/// Why a message was dropped without charging anyone (label `reason`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum DropKind {
     /// The handle's outbound queue was full.
@@ -61,6 +58,10 @@ pub(crate) enum DropKind {
     PublishFailed,
     /// The node's event queue was full.
     InboundQueueFull,
+    /// A vote, proposal or evidence signed outside the validator sets this node knows now
+    /// (`validate::Refusal::UnknownSigner`): possibly honest, from a set change it has not
+    /// reached or has passed.
+    UnknownSigner,
 }
 
 impl DropKind {
@@ -69,6 +70,7 @@ impl DropKind {
             DropKind::OutboundQueueFull => "outbound_queue_full",
             DropKind::PublishFailed => "publish_failed",
             DropKind::InboundQueueFull => "inbound_queue_full",
+            DropKind::UnknownSigner => "unknown_signer",
         }
     }
 }

@@ -37,30 +37,48 @@ pub(crate) struct Checker {
     pub max_txs_bytes: usize,
 }
 
-impl From<DecodeError> for RejectKind {
-    fn from(_: DecodeError) -> Self {
-        RejectKind::Decode
+/// Why a gossip message goes no further.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Wrong whoever judges it, whenever: the peer that sent it is charged.
+    Reject(RejectKind),
+    /// Signed by an address outside the sets this node knows now. That is no lie: a validator
+    /// that joins at a set this node has not reached, or left at one it has passed (its late
+    /// precommit for its last height), signs it honestly, and a peer a height ahead or behind
+    /// relays it. Neither delivered nor forwarded, and nobody is charged.
+    UnknownSigner,
+}
+
+impl From<RejectKind> for Refusal {
+    fn from(kind: RejectKind) -> Self {
+        Refusal::Reject(kind)
     }
 }
 
-impl From<VerifyError> for RejectKind {
+impl From<DecodeError> for Refusal {
+    fn from(_: DecodeError) -> Self {
+        Refusal::Reject(RejectKind::Decode)
+    }
+}
+
+impl From<VerifyError> for Refusal {
     fn from(e: VerifyError) -> Self {
         match e {
-            VerifyError::BadSignature | VerifyError::BadPublicKey(_) => RejectKind::BadSignature,
-            VerifyError::UnknownValidator(_) => RejectKind::UnknownValidator,
-            _ => RejectKind::Decode,
+            VerifyError::BadSignature | VerifyError::BadPublicKey(_) => Refusal::Reject(RejectKind::BadSignature),
+            VerifyError::UnknownValidator(_) => Refusal::UnknownSigner,
+            _ => Refusal::Reject(RejectKind::Decode),
         }
     }
 }
 
 impl Checker {
-    pub fn check(&self, topic: TopicKind, data: &[u8]) -> Result<Inbound, RejectKind> {
+    pub fn check(&self, topic: TopicKind, data: &[u8]) -> Result<Inbound, Refusal> {
         let max = match topic {
             TopicKind::Consensus => self.max_consensus_bytes,
             TopicKind::Txs => self.max_txs_bytes,
         };
         if data.len() > max {
-            return Err(RejectKind::Oversized);
+            return Err(RejectKind::Oversized.into());
         }
         let envelope = pb::Envelope::decode(data).map_err(|_| RejectKind::Decode)?;
         use pb::envelope::Payload;
@@ -76,20 +94,20 @@ impl Checker {
                 Ok(Inbound::Evidence(e))
             }
             (TopicKind::Txs, Some(Payload::Txs(batch))) if !batch.txs.is_empty() => Ok(Inbound::Txs(batch.txs)),
-            (TopicKind::Txs, Some(Payload::Txs(_))) => Err(RejectKind::Decode),
-            _ => Err(RejectKind::WrongTopic),
+            (TopicKind::Txs, Some(Payload::Txs(_))) => Err(RejectKind::Decode.into()),
+            _ => Err(RejectKind::WrongTopic.into()),
         }
     }
 
-    fn known(&self, a: &Address) -> Result<(), RejectKind> {
+    fn known(&self, a: &Address) -> Result<(), Refusal> {
         if self.validators.iter().all(|set| set.power_of(a) == 0) {
-            Err(RejectKind::UnknownValidator)
+            Err(Refusal::UnknownSigner)
         } else {
             Ok(())
         }
     }
 
-    fn check_consensus(&self, m: &pb::ConsensusMessage) -> Result<(), RejectKind> {
+    fn check_consensus(&self, m: &pb::ConsensusMessage) -> Result<(), Refusal> {
         match m.msg.as_ref().ok_or(RejectKind::Decode)? {
             pb::consensus_message::Msg::Vote(v) => {
                 let vote = Vote::from_pb(v.clone())?;
@@ -148,17 +166,23 @@ mod tests {
         let vote = Vote::new_signed(&keys[0], "test", VoteKind::Prevote, 1, 0, Some(Hash([9; 32])));
         assert!(matches!(val.check(TopicKind::Consensus, &vote_env(&vote)), Ok(Inbound::Consensus(_))));
         // Right topic matters.
-        assert_eq!(val.check(TopicKind::Txs, &vote_env(&vote)).unwrap_err(), RejectKind::WrongTopic);
+        assert_eq!(val.check(TopicKind::Txs, &vote_env(&vote)).unwrap_err(), Refusal::Reject(RejectKind::WrongTopic));
         // Another chain's vote does not verify.
         let other = Vote::new_signed(&keys[0], "other", VoteKind::Prevote, 1, 0, None);
-        assert_eq!(val.check(TopicKind::Consensus, &vote_env(&other)).unwrap_err(), RejectKind::BadSignature);
+        assert_eq!(
+            val.check(TopicKind::Consensus, &vote_env(&other)).unwrap_err(),
+            Refusal::Reject(RejectKind::BadSignature)
+        );
         // A vote claiming validator 1 but signed by validator 0.
         let mut forged = vote.clone();
         forged.validator = keys[1].address();
-        assert_eq!(val.check(TopicKind::Consensus, &vote_env(&forged)).unwrap_err(), RejectKind::BadSignature);
+        assert_eq!(
+            val.check(TopicKind::Consensus, &vote_env(&forged)).unwrap_err(),
+            Refusal::Reject(RejectKind::BadSignature)
+        );
         // A signer outside the set.
         let outsider = Vote::new_signed(&Keypair::from_seed([99; 32]), "test", VoteKind::Prevote, 1, 0, None);
-        assert_eq!(val.check(TopicKind::Consensus, &vote_env(&outsider)).unwrap_err(), RejectKind::UnknownValidator);
+        assert_eq!(val.check(TopicKind::Consensus, &vote_env(&outsider)).unwrap_err(), Refusal::UnknownSigner);
     }
 
     #[test]
@@ -187,21 +211,24 @@ mod tests {
         pbp.block.as_mut().unwrap().txs.push(Bytes::from_static(b"not a tx"));
         assert!(val.check(TopicKind::Consensus, &env(&pbp)).is_ok());
         pbp.round = 1;
-        assert_eq!(val.check(TopicKind::Consensus, &env(&pbp)).unwrap_err(), RejectKind::BadSignature);
+        assert_eq!(val.check(TopicKind::Consensus, &env(&pbp)).unwrap_err(), Refusal::Reject(RejectKind::BadSignature));
         pbp.block = None;
-        assert_eq!(val.check(TopicKind::Consensus, &env(&pbp)).unwrap_err(), RejectKind::Decode);
+        assert_eq!(val.check(TopicKind::Consensus, &env(&pbp)).unwrap_err(), Refusal::Reject(RejectKind::Decode));
     }
 
     #[test]
     fn garbage_oversized_and_batches() {
         let (_, val) = setup();
-        assert_eq!(val.check(TopicKind::Txs, &[0xff, 0xff, 0xff]).unwrap_err(), RejectKind::Decode);
-        assert_eq!(val.check(TopicKind::Txs, &vec![0u8; (1 << 20) + 1]).unwrap_err(), RejectKind::Oversized);
+        assert_eq!(val.check(TopicKind::Txs, &[0xff, 0xff, 0xff]).unwrap_err(), Refusal::Reject(RejectKind::Decode));
+        assert_eq!(
+            val.check(TopicKind::Txs, &vec![0u8; (1 << 20) + 1]).unwrap_err(),
+            Refusal::Reject(RejectKind::Oversized)
+        );
         let empty = envelope(pb::envelope::Payload::Txs(pb::TxBatch { txs: vec![] }));
-        assert_eq!(val.check(TopicKind::Txs, &empty).unwrap_err(), RejectKind::Decode);
+        assert_eq!(val.check(TopicKind::Txs, &empty).unwrap_err(), Refusal::Reject(RejectKind::Decode));
         let batch = envelope(pb::envelope::Payload::Txs(pb::TxBatch { txs: vec![Bytes::from_static(b"tx")] }));
         assert!(matches!(val.check(TopicKind::Txs, &batch), Ok(Inbound::Txs(t)) if t.len() == 1));
-        assert_eq!(val.check(TopicKind::Consensus, &batch).unwrap_err(), RejectKind::WrongTopic);
+        assert_eq!(val.check(TopicKind::Consensus, &batch).unwrap_err(), Refusal::Reject(RejectKind::WrongTopic));
     }
 
     proptest::proptest! {

@@ -183,3 +183,46 @@ async fn a_tx_flood_fills_only_its_share_of_the_queue_and_votes_still_arrive() {
     assert!(batches <= 64, "{batches} tx batches were queued, over the tx share of 64");
     assert_eq!(batches as f64 + dropped(&nodes[0]), FLOOD as f64, "every batch is either queued or counted as dropped");
 }
+
+/// A vote signed by a key outside the sets the node knows is not a lie: a validator that joins
+/// at a set this node has not reached yet, or that left at one it has passed, signs it honestly,
+/// and any peer a height ahead or behind relays it. It is neither delivered nor forwarded, and
+/// the peer that relayed it is not charged, however many it relays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn votes_from_outside_the_known_sets_are_ignored_and_not_charged() {
+    let keys = keys(2);
+    let set = validator_set(&keys);
+    let mut nodes = mesh(&keys, &set).await;
+    let relay_key = Keypair::from_seed([69; 32]);
+    let relay = peer_id_of(&relay_key);
+    let mut relayer = connected_attacker(&relay_key, &nodes[0]).await;
+    let joiner = Keypair::from_seed([70; 32]);
+    const VOTES: u64 = 6;
+    for h in 1..=VOTES {
+        let msg = ConsensusMessage::Vote(Vote::new_signed(&joiner, CHAIN, VoteKind::Prevote, h, 0, None)).to_pb();
+        relayer.behaviour_mut().publish(consensus_topic(CHAIN), env(pb::envelope::Payload::Consensus(msg))).unwrap();
+    }
+    let received = |n: &Node| n.metric("cairn_p2p_received_messages_total", Some(("topic", "consensus")));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while received(&nodes[0]) < VOTES as f64 {
+        let (got, banned) = (received(&nodes[0]), nodes[0].metric("cairn_p2p_banned_peers_total", None));
+        assert!(tokio::time::Instant::now() < deadline, "{got} of {VOTES} votes arrived; peers banned: {banned}");
+        let _ = tokio::time::timeout(Duration::from_millis(50), relayer.select_next_some()).await;
+    }
+    // A heartbeat or two for a score-based ban to act, had there been one.
+    let _ = tokio::time::timeout(Duration::from_millis(1200), async {
+        loop {
+            relayer.select_next_some().await;
+        }
+    })
+    .await;
+    assert!(nodes[0].handle.peers().iter().any(|p| p.peer_id == relay.to_string()), "the relaying peer was banned");
+    assert_eq!(nodes[0].metric("cairn_p2p_banned_peers_total", None), 0.0);
+    assert_eq!(nodes[0].metric("cairn_p2p_rejected_messages_total", None), 0.0, "an honest relay was charged");
+    while let Ok(e) = nodes[0].events.try_recv() {
+        assert!(!matches!(e, NetworkEvent::Consensus { .. }), "a vote from outside the set was delivered");
+    }
+    let ignored = |n: &Node| n.metric("cairn_p2p_dropped_messages_total", Some(("reason", "unknown_signer")));
+    assert_eq!(ignored(&nodes[0]), VOTES as f64, "every such vote is counted");
+    assert_eq!(received(&nodes[1]), 0.0, "node 0 forwarded the votes to node 1");
+}
