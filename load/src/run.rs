@@ -29,6 +29,10 @@ pub struct LoadArgs {
     /// Funded accounts to send from (accounts.json of `cairn testnet init`).
     #[arg(long, default_value = "testnet/accounts.json")]
     pub accounts: PathBuf,
+    /// Send from the first N accounts of --accounts only (0: all of them): a large funded state
+    /// with a sender set that fits the run [default: all].
+    #[arg(long, default_value_t = 0)]
+    pub senders: usize,
     /// Target transactions per second.
     #[arg(long, default_value_t = 1000)]
     pub tps: u64,
@@ -89,7 +93,10 @@ pub async fn run(args: LoadArgs) -> Result<LoadRun> {
     if args.rpc.is_empty() {
         return input("--rpc needs at least one endpoint".into());
     }
-    let accounts = cairn_testnet::read_accounts(&args.accounts).map_err(|e| LoadError::Input(format!("{e:#}")))?;
+    let mut accounts = cairn_testnet::read_accounts(&args.accounts).map_err(|e| LoadError::Input(format!("{e:#}")))?;
+    if args.senders > 0 {
+        accounts.truncate(args.senders);
+    }
     if accounts.is_empty() {
         return input(format!("{} lists no accounts", args.accounts.display()));
     }

@@ -45,9 +45,13 @@ pub struct BenchArgs {
     /// Validators of each testnet, each its own process.
     #[arg(long, default_value_t = 4)]
     pub validators: usize,
-    /// Genesis-funded accounts, all of them sending.
+    /// Genesis-funded accounts.
     #[arg(long, default_value_t = 1000)]
     pub accounts: usize,
+    /// The accounts that send: the first N of them (0: all) — to measure a large state
+    /// (`--accounts 1000000`) under the same load as a small one [default: all].
+    #[arg(long, default_value_t = 0)]
+    pub senders: usize,
     /// The testnets' first port (node i on base + 10*i …, as `cairn testnet init`).
     #[arg(long, default_value_t = 27600)]
     pub base_port: u16,
@@ -76,6 +80,8 @@ pub struct BenchReport {
     pub binary: PathBuf,
     pub validators: usize,
     pub accounts: usize,
+    /// Accounts that sent (all of them when `--senders` is 0).
+    pub senders: usize,
     pub duration_s: u64,
     pub transport: &'static str,
     /// CPUs this process may use (the nodes and the load generator share them).
@@ -123,6 +129,7 @@ pub async fn run(args: &BenchArgs) -> Result<BenchOutput> {
         binary,
         validators: args.validators,
         accounts: args.accounts,
+        senders: if args.senders == 0 { args.accounts } else { args.senders.min(args.accounts) },
         duration_s: args.duration,
         transport: if args.grpc { "grpc" } else { "jsonrpc" },
         cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -191,6 +198,7 @@ async fn one_rate(args: &BenchArgs, spec: &NetSpec, dir: &Path, rate: u64) -> Re
         rpc: (0..net.node_count()).map(|i| net.rpc_url(i)).collect(),
         grpc: if args.grpc { (0..net.node_count()).map(|i| net.grpc_addr(i)).collect() } else { vec![] },
         accounts: net.accounts_file(),
+        senders: args.senders,
         tps: rate,
         duration: args.duration,
         drain_secs: args.drain_secs,
@@ -218,8 +226,8 @@ async fn one_rate(args: &BenchArgs, spec: &NetSpec, dir: &Path, rate: u64) -> Re
 fn title(r: &BenchReport) -> String {
     let name = r.binary.file_name().map_or_else(|| r.binary.display().to_string(), |n| n.to_string_lossy().into());
     format!(
-        "cairn bench: {} validators, {} accounts, {} s per rate over {}, {} CPUs ({name})",
-        r.validators, r.accounts, r.duration_s, r.transport, r.cpus
+        "cairn bench: {} validators, {} accounts ({} sending), {} s per rate over {}, {} CPUs ({name})",
+        r.validators, r.accounts, r.senders, r.duration_s, r.transport, r.cpus
     )
 }
 

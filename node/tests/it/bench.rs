@@ -18,6 +18,8 @@ fn bench_writes_a_report_and_a_plot_per_rate() {
         &duration.to_string(),
         "--accounts",
         "20",
+        "--senders",
+        "10",
         "--base-port",
         &base_port(2).to_string(),
         "--drain-secs",
@@ -31,6 +33,7 @@ fn bench_writes_a_report_and_a_plot_per_rate() {
     let text = std::fs::read_to_string(out.join("bench.json")).unwrap();
     let r: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(r["validators"], 4);
+    assert_eq!((r["accounts"].as_u64(), r["senders"].as_u64()), (Some(20), Some(10)), "{r}");
     let runs = r["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 2, "{r}");
     for (i, (run, rate)) in runs.iter().zip(rates).enumerate() {
