@@ -44,6 +44,9 @@ pub struct EngineConfig {
     /// Threads decoding peers' consensus messages (and, as many again, admitting their tx
     /// batches) at one time.
     pub peer_workers: usize,
+    /// Peers' tx batches waiting for an admission worker; one arriving when this many wait is
+    /// dropped (counted), so that the consensus messages behind it never wait for admission.
+    pub peer_tx_batches_waiting: usize,
 }
 
 impl Default for EngineConfig {
@@ -66,6 +69,7 @@ impl Default for EngineConfig {
             sync_retry_ms: 300,
             event_queue: 4096,
             peer_workers: 4,
+            peer_tx_batches_waiting: 64,
         }
     }
 }
@@ -94,8 +98,11 @@ impl EngineConfig {
         if self.future_buffer_messages == 0 || self.future_buffer_bytes == 0 {
             return Err("consensus.future_buffer_messages and future_buffer_bytes must be positive".into());
         }
-        if self.event_queue == 0 || self.peer_workers == 0 {
-            return Err("consensus.event_queue and consensus.peer_workers must be positive".into());
+        if self.event_queue == 0 || self.peer_workers == 0 || self.peer_tx_batches_waiting == 0 {
+            return Err(
+                "consensus.event_queue, consensus.peer_workers and consensus.peer_tx_batches_waiting must be positive"
+                    .into(),
+            );
         }
         Ok(())
     }

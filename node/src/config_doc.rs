@@ -80,6 +80,10 @@ pub const DOCS: &[(&str, &str)] = &[
     ("consensus.sync_retry_ms", "Least time between two sync requests triggered by messages of later heights."),
     ("consensus.event_queue", "Events waiting for the consensus thread; when full, the network's decoders wait."),
     ("consensus.peer_workers", "Threads decoding peers' consensus messages (and as many admitting their tx batches)."),
+    (
+        "consensus.peer_tx_batches_waiting",
+        "Peers' tx batches waiting for an admission thread; more are dropped (cairn_mempool_peer_batches_dropped_total), never delaying consensus messages.",
+    ),
     // [mempool]: cairn_mempool::MempoolConfig
     ("mempool.max_txs", "Most transactions held (mempool_full beyond, after trying to evict lower fees)."),
     ("mempool.max_bytes", "Most encoded bytes held."),

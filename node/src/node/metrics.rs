@@ -7,6 +7,7 @@ pub struct NodeMetrics {
     pub block_interval: Histogram,
     pub committed_txs: IntCounter,
     pub synced_blocks: IntCounter,
+    pub dropped_peer_batches: IntCounter,
 }
 
 impl NodeMetrics {
@@ -21,10 +22,15 @@ impl NodeMetrics {
             )?,
             committed_txs: IntCounter::new("cairn_consensus_committed_txs_total", "Transactions in finalized blocks")?,
             synced_blocks: IntCounter::new("cairn_sync_blocks_total", "Blocks applied from block sync")?,
+            dropped_peer_batches: IntCounter::new(
+                "cairn_mempool_peer_batches_dropped_total",
+                "Peers' tx batches dropped unadmitted: consensus.peer_tx_batches_waiting were waiting already",
+            )?,
         };
         registry.register(Box::new(m.block_interval.clone()))?;
         registry.register(Box::new(m.committed_txs.clone()))?;
         registry.register(Box::new(m.synced_blocks.clone()))?;
+        registry.register(Box::new(m.dropped_peer_batches.clone()))?;
         Ok(m)
     }
 }

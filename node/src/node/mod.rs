@@ -98,6 +98,7 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
         .context("the consensus WAL holds a record that does not decode")?;
     let (sign_state, signed) = sign_state::SignStateFile::open(&home.sign_state())?;
     let (driver_tx, driver_rx) = mpsc::channel::<DriverEvent>(cfg.consensus.event_queue);
+    let node_metrics = metrics::NodeMetrics::new(&registry)?;
     let host = host::NodeHost {
         state: state.clone(),
         mempool: mempool.clone(),
@@ -108,7 +109,7 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
         rt: tokio::runtime::Handle::current(),
         wal,
         sign_state,
-        metrics: metrics::NodeMetrics::new(&registry)?,
+        metrics: node_metrics.clone(),
     };
     let engine = Engine::new(host, consensus, cfg.consensus.clone(), signers, tip);
     let driver_thread = std::thread::Builder::new()
@@ -125,6 +126,8 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
             snapshots,
             driver: driver_tx.clone(),
             workers: cfg.consensus.peer_workers,
+            max_waiting_batches: cfg.consensus.peer_tx_batches_waiting,
+            dropped_batches: node_metrics.dropped_peer_batches.clone(),
             sync_max_blocks: net_cfg_sync_blocks,
             sync_max_bytes: p.max_message_bytes * 3 / 4,
         }
