@@ -25,7 +25,7 @@ BUCKETS = [
     ("consensus and engine", r"cairn_consensus|cairn_engine"),
     ("node wiring", r"cairn_node|cairn_network"),
     ("memcpy / memmove", r"memcpy|memmove|memset|memcmp"),
-    ("allocator", r"mimalloc|\bmi_|_mi_|malloc|\bfree\b|realloc|__rust_alloc|__rust_dealloc|alloc::raw_vec"),
+    ("allocator", r"mimalloc|\bmi_|_mi_|malloc|\bfree\b|_int_free|cfree|realloc|__rust_alloc|__rust_dealloc|alloc::raw_vec"),
     ("async runtime, threads, locks", r"tokio|rayon|crossbeam|parking_lot|futex|std::sync|std::thread"),
 ]
 

@@ -16,10 +16,6 @@ use cairn_mempool::{Mempool, Origin};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use std::time::Duration;
 
-/// The allocator the `cairn` binary uses, so the figures are what a node pays.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Runs `routine(input)`; returns its output and the CPU time `clock` counted meanwhile.
 fn cpu_timed_once<S, O>(clock: rustix::time::ClockId, routine: impl FnOnce(S) -> O, input: S) -> (Duration, O) {
     let start = cpu_time(clock);

@@ -18,9 +18,6 @@ use cairn_benches::mempool_fixtures::{cpu_time, encoded_from_new_senders, pool, 
 use cairn_mempool::Origin;
 use std::time::{Duration, Instant};
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const TXS: u64 = 4_096;
 /// Lets rayon's workers fall asleep and the previous side's memory be freed before timing.
 const PAUSE: Duration = Duration::from_millis(20);

@@ -14,10 +14,6 @@ use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use std::time::{Duration, Instant};
 
-/// The allocator the `cairn` binary uses, so the figures are what a node pays.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const CHAIN: &str = "cairn-bench";
 const BLOCK_TXS: usize = 10_000;
 

@@ -8,54 +8,14 @@ use cairn_node::config::NodeConfig;
 use cairn_node::home::Home;
 use clap::{CommandFactory, Parser};
 
-/// mimalloc instead of glibc malloc: a node allocates per transaction (admission, execution,
-/// batches) on many threads and frees across them, where glibc's arenas are slow. (It was
-/// chosen when the state tree also allocated each of its ≈ 150k new nodes per block; the tree
-/// now keeps them in an arena of its own.)
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// A mimalloc option, which it reads from the environment once, at process load.
-/// `MIMALLOC_PURGE_DELAY`: how long freed memory stays with the process before it goes back to
-/// the OS. mimalloc v3's default is 1 s, about a block interval: memory a commit frees went back
-/// to the OS before the next block allocated it again, and page-faulted in. With 10 s the paced
-/// 1M-account commit bench measured 10–20 % faster (state/README.md, measured when the tree
-/// still allocated each node). The same value is in `.cargo/config.toml`, for the benches.
-const PURGE_DELAY: (&str, &str) = ("MIMALLOC_PURGE_DELAY", "10000");
-
-/// Runs this binary again, in place (same PID, same arguments), with `PURGE_DELAY` set, unless
-/// the environment already sets it (the operator's value is kept). Returns only if it was set
-/// or the exec failed (then the node runs on mimalloc's default).
-#[cfg(unix)]
-fn exec_with_purge_delay() {
-    use std::os::unix::process::CommandExt;
-    let (name, value) = PURGE_DELAY;
-    if std::env::var_os(name).is_some() {
-        return;
-    }
-    let err = match std::env::current_exe() {
-        Ok(exe) => {
-            let mut args = std::env::args_os();
-            let mut command = std::process::Command::new(exe);
-            if let Some(arg0) = args.next() {
-                command.arg0(arg0);
-            }
-            command.args(args).env(name, value).exec()
-        }
-        Err(e) => e,
-    };
-    eprintln!("warning: running with mimalloc's default purge delay: cannot restart with {name} set ({err})");
-}
-
-#[cfg(not(unix))]
-fn exec_with_purge_delay() {}
+// The allocator is the system's (glibc malloc), on purpose: with mimalloc (v3) each validator
+// grew from ≈ 70 MB to 450–650 MB in the first seconds of a 10k tx/s load, faulting in fresh
+// pages while the two cores were already full, and every such run started with a backlog
+// (p99 2.8–3.0 s); on glibc the same runs stayed at 170–180 MB with p99 180–230 ms (four
+// alternating pairs, node/README.md "Allocator").
 
 fn main() {
     let cli = Cli::parse();
-    // The long-running commands; a testnet's validators inherit the setting from it.
-    if matches!(cli.command, Command::Start { .. } | Command::Testnet(_)) {
-        exec_with_purge_delay();
-    }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     if let Err(e) = rt.block_on(run(cli)) {
         eprintln!("error: {e:#}");

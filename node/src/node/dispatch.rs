@@ -7,10 +7,10 @@
 //! `workers` at a time for each kind. Tx batches that find every admission thread busy wait in
 //! a queue of at most `max_waiting_batches`; past that a batch is dropped and counted (its txs
 //! come again in a proposal, or not at all if the sender was wasteful). The dispatcher never
-//! waits for an admission thread: it did, and then every vote and proposal queued behind tx
-//! batches — at the start of a 10k tx/s load the first block with txs took 1.25 s from
-//! proposal to decision. When consensus threads are all busy it does wait, and the network's
-//! event queue applies its own backpressure — instead of piling up tasks in memory.
+//! waits for an admission thread: it did, and then every vote and proposal queued behind the
+//! tx batches before it (the test below had a vote wait for 3,500 txs to be admitted). When
+//! consensus threads are all busy it does wait, and the network's event queue applies its own
+//! backpressure — instead of piling up tasks in memory.
 use super::driver::DriverEvent;
 use super::shared::Shared;
 use super::snapshots::Snapshots;
