@@ -118,6 +118,11 @@ pub const DOCS: &[(&str, &str)] = &[
     ("state.sync_writes", "fsync RocksDB's write-ahead log on every block commit (turn off only for tests)."),
     ("state.block_cache_mb", "RocksDB block cache, MiB."),
     ("state.write_buffer_mb", "RocksDB memtable size per column family, MiB (up to 4 per family in memory)."),
+    (
+        "state.direct_io",
+        "RocksDB flushes and compactions write with O_DIRECT, past the page cache, so a flush does\n\
+         not stall the per-block fsyncs (ignored, with a warning, where the filesystem lacks it).",
+    ),
     // [state_sync]
     (
         "state_sync.snapshot_interval",

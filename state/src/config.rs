@@ -16,6 +16,9 @@ pub struct StateConfig {
     pub block_cache_mb: usize,
     /// RocksDB memtable size per column family, in MiB (up to 4 per family may be in memory).
     pub write_buffer_mb: usize,
+    /// Memtable flushes and compactions write with O_DIRECT, bypassing the page cache (where
+    /// the filesystem supports it; otherwise the store warns and writes through the cache).
+    pub direct_io: bool,
 }
 
 impl Default for StateConfig {
@@ -26,6 +29,7 @@ impl Default for StateConfig {
             sync_writes: true,
             block_cache_mb: 256,
             write_buffer_mb: 64,
+            direct_io: true,
         }
     }
 }

@@ -42,6 +42,13 @@ impl Db {
         opts.set_level_zero_slowdown_writes_trigger(40);
         opts.set_level_zero_stop_writes_trigger(64);
         opts.set_compression_type(DBCompressionType::Lz4);
+        // A memtable flush written through the page cache turns the next fsync of a commit (on
+        // every validator at once: they flush at the same height) into a wait for tens of MB
+        // of table data, ext4's ordered mode writing it out before the journal commits: p99
+        // 986 / 730 / 976 ms at 10k tx/s, against 479 / 443 / 462 ms with O_DIRECT (README).
+        if config.direct_io && direct_io_supported(path)? {
+            opts.set_use_direct_io_for_flush_and_compaction(true);
+        }
         let mut table = BlockBasedOptions::default();
         table.set_block_cache(&Cache::new_lru_cache(config.block_cache_mb << 20));
         table.set_bloom_filter(10.0, false);
@@ -163,6 +170,25 @@ fn cf_options(name: &str, db: &Options) -> Options {
         opts.set_memtable_factory(MemtableFactory::HashLinkList { bucket_count: TX_INDEX_BUCKETS });
     }
     opts
+}
+
+/// Whether files in `path` (created if missing) open with O_DIRECT; RocksDB's own check would
+/// refuse to open with an error that reads like damage. Some filesystems lack it.
+fn direct_io_supported(path: &Path) -> Result<bool, StateError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let io = |source| StateError::Io { path: path.to_owned(), source };
+    std::fs::create_dir_all(path).map_err(io)?;
+    let probe = path.join("DIRECT_IO_PROBE");
+    let opened = std::fs::OpenOptions::new().write(true).create(true).custom_flags(libc::O_DIRECT).open(&probe);
+    let _ = std::fs::remove_file(&probe);
+    match opened {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            tracing::warn!(path = %path.display(), "the filesystem lacks O_DIRECT: RocksDB flushes go through the page cache");
+            Ok(false)
+        }
+        Err(source) => Err(io(source)),
+    }
 }
 
 /// A tx hash, the whole key of `tx_index`.

@@ -29,7 +29,14 @@ pub fn genesis(n: u64, balance: u64) -> Genesis {
 }
 
 pub fn test_config() -> StateConfig {
-    StateConfig { retain_versions: 0, cached_versions: 4, sync_writes: false, block_cache_mb: 8, write_buffer_mb: 4 }
+    StateConfig {
+        retain_versions: 0,
+        cached_versions: 4,
+        sync_writes: false,
+        block_cache_mb: 8,
+        write_buffer_mb: 4,
+        direct_io: true,
+    }
 }
 
 pub fn open_with(path: &Path, config: StateConfig) -> State {
