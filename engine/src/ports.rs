@@ -110,7 +110,9 @@ pub trait Clock {
 pub trait Journal {
     /// Appends one WAL entry; with `sync`, fsyncs it before returning.
     fn append(&mut self, entry: &WalEntry, sync: bool) -> Result<(), EngineError>;
-    /// Drops every WAL entry (after a commit made them obsolete), atomically.
+    /// Drops every WAL entry (after a commit made them obsolete), atomically. It need not be
+    /// durable by itself: entries of committed heights that survive a crash are skipped by
+    /// `Engine::start`.
     fn reset(&mut self) -> Result<(), EngineError>;
     /// Persists (fsync) the highest point this validator signed at, kept apart from the data
     /// directory (CometBFT's `priv_validator_state.json`). Called before the signature leaves.

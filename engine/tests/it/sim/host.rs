@@ -35,6 +35,9 @@ pub type SharedRef = Rc<RefCell<Shared>>;
 /// What survives a crash. A wipe loses everything but the signing state (kept apart).
 pub struct Disk {
     pub wal: Vec<WalEntry>,
+    /// The entries a WAL reset dropped, until a synced append makes the reset durable: a crash
+    /// before that brings them back (`Journal::reset` need not be durable by itself).
+    pub undurable_reset: Option<Vec<WalEntry>>,
     pub chain: Vec<CertifiedBlock>,
     pub tip: Tip,
     pub signed: Option<SignPoint>,
@@ -45,9 +48,20 @@ impl Disk {
         Tip { height: 0, hash: Hash::ZERO, state_root: Hash::ZERO, timestamp_ms: BASE_MS - 1_000 }
     }
     pub fn new() -> Self {
-        Disk { wal: Vec::new(), chain: Vec::new(), tip: Self::genesis_tip(), signed: None }
+        Disk { wal: Vec::new(), undurable_reset: None, chain: Vec::new(), tip: Self::genesis_tip(), signed: None }
+    }
+    /// A crash: a reset not yet made durable is lost, and with it what was appended since.
+    /// Returns whether one was.
+    pub fn crash(&mut self) -> bool {
+        let lost = self.undurable_reset.take();
+        let was_lost = lost.is_some();
+        if let Some(dropped) = lost {
+            self.wal = dropped;
+        }
+        was_lost
     }
     pub fn wipe(&mut self) {
+        self.undurable_reset = None;
         self.wal.clear();
         self.chain.clear();
         self.tip = Self::genesis_tip();
@@ -323,11 +337,15 @@ impl Clock for SimHost {
 }
 
 impl Journal for SimHost {
-    fn append(&mut self, entry: &WalEntry, _sync: bool) -> Result<(), EngineError> {
+    fn append(&mut self, entry: &WalEntry, sync: bool) -> Result<(), EngineError> {
         if !self.alive() {
             return Err(self.killed());
         }
-        self.disk.borrow_mut().wal.push(entry.clone());
+        let mut disk = self.disk.borrow_mut();
+        disk.wal.push(entry.clone());
+        if sync {
+            disk.undurable_reset = None;
+        }
         Ok(())
     }
 
@@ -335,7 +353,9 @@ impl Journal for SimHost {
         if !self.alive() {
             return Err(self.killed());
         }
-        self.disk.borrow_mut().wal.clear();
+        let mut disk = self.disk.borrow_mut();
+        let dropped = std::mem::take(&mut disk.wal);
+        disk.undurable_reset.get_or_insert(dropped);
         Ok(())
     }
 

@@ -63,6 +63,7 @@ pub struct Sim {
     sets: Rc<Sets>,
     cfg: EngineConfig,
     crashes: u64,
+    lost_resets: u64,
     junk: Rc<Vec<VerifiedTx>>,
     /// Once GST has passed: the lowest height of a live honest node, and per height in progress
     /// the highest round a live honest node was in there.
@@ -77,6 +78,8 @@ pub struct RunStats {
     pub heights: u64,
     pub messages: u64,
     pub crashes: u64,
+    /// Crashes that came before a WAL reset was durable, so the dropped entries came back.
+    pub lost_resets: u64,
     pub evidence: u64,
     pub max_round: u32,
     /// Virtual ms from GST until every live honest node had decided the required heights.
@@ -186,6 +189,7 @@ impl Sim {
             sets,
             cfg,
             crashes: 0,
+            lost_resets: 0,
             junk,
             at_gst: None,
             trace: std::env::var("SIM_TRACE").ok().and_then(|v| v.parse().ok()),
@@ -294,6 +298,9 @@ impl Sim {
         if node.engine.take().is_some() {
             node.incarnation += 1;
             self.crashes += 1;
+            if node.disk.borrow_mut().crash() {
+                self.lost_resets += 1;
+            }
         }
     }
 
@@ -427,6 +434,7 @@ impl Sim {
             heights: self.honest_heights().max().unwrap_or(0),
             messages: sh.world.delivered,
             crashes: self.crashes,
+            lost_resets: self.lost_resets,
             evidence: sh.check.evidence,
             max_round: sh.max_round,
             heal_ms,
@@ -511,6 +519,7 @@ fn run_many(kind: Kind, start: u64, count: u64) {
                 total.heights += s.heights;
                 total.messages += s.messages;
                 total.crashes += s.crashes;
+                total.lost_resets += s.lost_resets;
                 total.evidence += s.evidence;
                 total.max_round = total.max_round.max(s.max_round);
                 total.heal_ms = total.heal_ms.max(s.heal_ms);
