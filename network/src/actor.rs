@@ -4,7 +4,7 @@
 use crate::behaviour::{Behaviour, BehaviourEvent, BAN_DURATION, BAN_THRESHOLD, MISBEHAVIOUR_PENALTY};
 use crate::codec::fit_response;
 use crate::dialer::Dialer;
-use crate::handle::{Command, PeerInfo, PeerTable};
+use crate::handle::{Command, GossipId, PeerInfo, PeerTable};
 use crate::liveness::Liveness;
 use crate::metrics::{Channel, DropKind, Metrics, RejectKind};
 use crate::validate::{Checker, Inbound, Refusal, TopicKind};
@@ -92,6 +92,11 @@ impl Actor {
     fn on_command(&mut self, cmd: Command) {
         match cmd {
             Command::Publish { data } => self.publish(TopicKind::Consensus, data),
+            Command::Verdict { id, from, forward } => {
+                let acceptance = if forward { MessageAcceptance::Accept } else { MessageAcceptance::Ignore };
+                let id = gossipsub::MessageId::new(&id.0);
+                self.swarm.behaviour_mut().gossipsub.report_message_validation_result(&id, &from, acceptance);
+            }
             Command::Request { peer, req, reply } => {
                 self.metrics.sent(Channel::Sync, req.encoded_len());
                 let id = self.swarm.behaviour_mut().sync.send_request(&peer, req);
@@ -238,24 +243,32 @@ impl Actor {
             return;
         };
         self.metrics.received(channel, message.data.len());
-        // Strict validation: every message carries its author, signed by the author's key.
-        let from = message.source.unwrap_or(source);
+        // Messages are anonymous (see `behaviour::message_id`): `from` is the peer that
+        // delivered this one, which forwarded it only after its own checks accepted it.
+        let from = source;
         let acceptance = match self.checker.check(topic, &message.data) {
-            Ok(inbound) => {
-                self.deliver(match inbound {
-                    Inbound::Consensus(msg) => NetworkEvent::Consensus { from, msg },
-                    Inbound::Txs(txs) => NetworkEvent::TxBatch { from, txs },
-                    Inbound::Evidence(evidence) => NetworkEvent::Evidence { from, evidence },
-                });
+            // Judged by the node once its mempool has checked the txs (`Command::Verdict`).
+            Ok(Inbound::Txs(txs)) => {
+                if self.deliver(NetworkEvent::TxBatch { from, txs, id: GossipId(id.0.clone()) }) {
+                    return;
+                }
+                MessageAcceptance::Ignore
+            }
+            Ok(Inbound::Consensus(msg)) => {
+                self.deliver(NetworkEvent::Consensus { from, msg });
+                MessageAcceptance::Accept
+            }
+            Ok(Inbound::Evidence(evidence)) => {
+                self.deliver(NetworkEvent::Evidence { from, evidence });
                 MessageAcceptance::Accept
             }
             Err(Refusal::UnknownSigner) => {
-                tracing::debug!(peer = %source, author = %from, "gossip message signed outside the known sets: ignored");
+                tracing::debug!(peer = %from, "gossip message signed outside the known sets: ignored");
                 self.metrics.dropped(DropKind::UnknownSigner);
                 MessageAcceptance::Ignore
             }
             Err(Refusal::Reject(why)) => {
-                tracing::debug!(peer = %source, author = %from, reason = why.as_str(), "gossip message rejected");
+                tracing::debug!(peer = %from, reason = why.as_str(), "gossip message rejected");
                 self.metrics.rejected(why);
                 MessageAcceptance::Reject
             }
@@ -270,14 +283,21 @@ impl Actor {
 
     /// Hands an event to the node without ever waiting: tx batches only while the queue is
     /// short, everything else while it has room; what does not fit is dropped and counted.
-    fn deliver(&self, event: NetworkEvent) {
+    /// False if it was dropped.
+    fn deliver(&self, event: NetworkEvent) -> bool {
         let queued = EVENT_QUEUE - self.events.capacity();
         if !admits(&event, queued) {
             self.metrics.dropped(DropKind::InboundQueueFull);
-            return;
+            return false;
         }
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.events.try_send(event) {
-            self.metrics.dropped(DropKind::InboundQueueFull);
+        match self.events.try_send(event) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.metrics.dropped(DropKind::InboundQueueFull);
+                false
+            }
+            // The node has stopped: nothing is waiting for the event.
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
     }
 
@@ -397,7 +417,7 @@ mod tests {
     #[test]
     fn tx_batches_leave_room_for_votes() {
         let from = PeerId::random();
-        let batch = NetworkEvent::TxBatch { from, txs: vec![] };
+        let batch = NetworkEvent::TxBatch { from, txs: vec![], id: GossipId(vec![]) };
         let vote = NetworkEvent::Consensus { from, msg: pb::ConsensusMessage::default() };
         assert!(admits(&batch, 0) && admits(&batch, TX_EVENTS_MAX - 1));
         assert!(!admits(&batch, TX_EVENTS_MAX));

@@ -12,6 +12,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+/// The gossip message id of a delivered tx batch, for [`NetworkHandle::tx_batch_checked`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GossipId(pub Vec<u8>);
+
 /// What the network delivers to the node.
 #[derive(Debug)]
 pub enum NetworkEvent {
@@ -21,10 +25,15 @@ pub enum NetworkEvent {
         from: PeerId,
         msg: pb::ConsensusMessage,
     },
-    /// Encoded `SignedTx`s, not yet verified: the mempool does that.
+    /// Encoded `SignedTx`s, not yet verified: the mempool does that. `from` is the peer that
+    /// delivered the batch. The batch is not forwarded to other peers until the node passes
+    /// its verdict with [`NetworkHandle::tx_batch_checked`]: so a node forwards only batches
+    /// its mempool found sound, and a forged batch is charged to whoever delivered it (an
+    /// honest relay never does).
     TxBatch {
         from: PeerId,
         txs: Vec<Bytes>,
+        id: GossipId,
     },
     /// Equivocation evidence whose two votes verified.
     Evidence {
@@ -60,6 +69,7 @@ pub struct PeerInfo {
 /// queue so that a flood of transactions can never delay a vote).
 pub(crate) enum Command {
     Publish { data: Vec<u8> },
+    Verdict { id: GossipId, from: PeerId, forward: bool },
     Request { peer: PeerId, req: pb::SyncRequest, reply: oneshot::Sender<Result<pb::SyncResponse, NetworkError>> },
     Report { peer: PeerId, reason: &'static str },
     Ban { peer: PeerId, reason: &'static str },
@@ -164,6 +174,14 @@ impl NetworkHandle {
 
     /// The node reports a peer that sent something invalid that only the node could judge
     /// (e.g. txs with bad signatures): lowers its score, and enough reports get it banned.
+    /// The node's verdict on a gossiped tx batch ([`NetworkEvent::TxBatch`]): `forward` sends
+    /// it on to the other peers; otherwise it goes no further, charged to nobody (a complaint
+    /// is [`NetworkHandle::report_misbehaviour`]'s business). A batch the node never judges
+    /// is not forwarded either.
+    pub fn tx_batch_checked(&self, id: GossipId, from: PeerId, forward: bool) {
+        self.control(Command::Verdict { id, from, forward });
+    }
+
     pub fn report_misbehaviour(&self, peer: PeerId, reason: &'static str) {
         self.control(Command::Report { peer, reason });
     }
@@ -193,8 +211,9 @@ fn entry_len(tx: &Bytes) -> usize {
 
 /// Splits `txs` into batches whose envelope stays within `max` bytes.
 pub(crate) fn split_batches(txs: Vec<Bytes>, max: usize) -> Vec<Vec<Bytes>> {
-    // Envelope and TxBatch headers: two tags and two length varints of at most 5 bytes each.
-    let budget = max.saturating_sub(12);
+    // Envelope and TxBatch headers (two tags and two length varints of at most 5 bytes each)
+    // and the envelope's nonce (a tag and a varint of at most 10 bytes).
+    let budget = max.saturating_sub(23);
     let mut out = Vec::new();
     let (mut cur, mut size) = (Vec::new(), 0usize);
     for tx in txs {

@@ -17,7 +17,7 @@ pub use behaviour::{consensus_topic, txs_topic};
 pub use codec::{SyncCodec, SYNC_PROTOCOL};
 pub use config::{NetworkConfig, SYNC_RESPONSE_SLACK, TX_BATCH_MAX_BYTES};
 pub use error::NetworkError;
-pub use handle::{NetworkEvent, NetworkHandle, PeerInfo};
+pub use handle::{GossipId, NetworkEvent, NetworkHandle, PeerInfo};
 pub use identity::{peer_id_of, peer_id_of_address};
 pub use libp2p::{multiaddr, Multiaddr, PeerId};
 pub use metrics::RejectKind;

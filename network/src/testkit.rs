@@ -7,7 +7,6 @@ use futures::StreamExt;
 use libp2p::gossipsub::{self, MessageAuthenticity};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{noise, tcp, yamux, Multiaddr, PeerId, Swarm};
-use prost::Message;
 use std::time::Duration;
 
 pub type RawSwarm = Swarm<gossipsub::Behaviour>;
@@ -16,12 +15,8 @@ pub type RawSwarm = Swarm<gossipsub::Behaviour>;
 pub fn raw_swarm(key: &Keypair, chain_id: &str) -> RawSwarm {
     let mut seed = key.seed();
     let id = libp2p::identity::Keypair::ed25519_from_bytes(&mut seed).expect("an ed25519 seed");
-    let config = gossipsub::ConfigBuilder::default()
-        .max_transmit_size(4 << 20)
-        .validation_mode(gossipsub::ValidationMode::Strict)
-        .build()
-        .expect("gossipsub config");
-    let mut gs = gossipsub::Behaviour::new(MessageAuthenticity::Signed(id.clone()), config).expect("gossipsub");
+    let config = crate::behaviour::gossipsub_builder().max_transmit_size(4 << 20).build().expect("gossipsub config");
+    let mut gs = gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, config).expect("gossipsub");
     gs.subscribe(&consensus_topic(chain_id)).expect("subscribe");
     gs.subscribe(&txs_topic(chain_id)).expect("subscribe");
     libp2p::SwarmBuilder::with_existing_identity(id)
@@ -73,9 +68,7 @@ pub async fn connect(swarm: &mut RawSwarm, addr: Multiaddr) -> PeerId {
 }
 
 /// A gossip `Envelope` around `payload`, as nodes publish them.
-pub fn envelope(payload: pb::envelope::Payload) -> Vec<u8> {
-    pb::Envelope { payload: Some(payload) }.encode_to_vec()
-}
+pub use crate::validate::envelope;
 
 /// Publishes a batch of encoded txs on `chain_id`'s txs topic, as a node gossips them.
 pub fn publish_txs(swarm: &mut RawSwarm, chain_id: &str, txs: Vec<bytes::Bytes>) {

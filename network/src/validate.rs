@@ -9,6 +9,8 @@ use cairn_proto::{
     ValidatorSet, VerifyError, Vote,
 };
 use prost::Message;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 /// The two gossip topics (evidence travels with consensus messages: it is rare and urgent).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,9 +131,14 @@ impl Checker {
     }
 }
 
-/// Encodes a payload as the envelope gossiped on its topic.
-pub(crate) fn envelope(payload: pb::envelope::Payload) -> Vec<u8> {
-    pb::Envelope { payload: Some(payload) }.encode_to_vec()
+/// Encodes a payload as the envelope gossiped on its topic, with the next publication nonce:
+/// gossip message ids hash the content, so the nonce is what makes a payload published again
+/// (a vote rebroadcast) a new message rather than a duplicate that peers drop.
+pub fn envelope(payload: pb::envelope::Payload) -> Vec<u8> {
+    static NEXT: OnceLock<AtomicU64> = OnceLock::new();
+    // Seeded at random so that a restarted node's nonces do not repeat its earlier ones.
+    let nonce = NEXT.get_or_init(|| AtomicU64::new(rand::random())).fetch_add(1, Ordering::Relaxed);
+    pb::Envelope { payload: Some(payload), nonce }.encode_to_vec()
 }
 
 #[cfg(test)]
@@ -241,7 +248,10 @@ mod tests {
             proptest::prop_assert!(val.check(TopicKind::Consensus, &data).is_err());
             let _ = val.check(TopicKind::Txs, &data);
             let mut vote = vote_env(&Vote::new_signed(&keys[0], "test", VoteKind::Precommit, 3, 1, Some(Hash([4; 32]))));
-            let i = flip % vote.len();
+            // Within the payload: the envelope's nonce (encoded last) is not signed, by design.
+            let nonce = pb::Envelope::decode(vote.as_slice()).unwrap().nonce;
+            let payload_len = vote.len() - 1 - prost::length_delimiter_len(nonce as usize);
+            let i = flip % payload_len;
             vote[i] ^= 1 << bit;
             proptest::prop_assert!(val.check(TopicKind::Consensus, &vote).is_err());
         }

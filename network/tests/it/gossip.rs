@@ -1,7 +1,7 @@
 //! Four validators on loopback exchange votes and transaction batches.
 use crate::common::*;
 use bytes::Bytes;
-use cairn_network::{peer_id_of, NetworkEvent};
+use cairn_network::{peer_id_of, GossipId, NetworkEvent, PeerId};
 use cairn_proto::pb;
 use std::collections::HashSet;
 
@@ -49,7 +49,8 @@ async fn four_nodes_exchange_consensus_and_tx_batches() {
                 .await;
             let author = keys.iter().position(|k| k.address().0.as_slice() == signer.as_slice()).unwrap();
             assert_ne!(author, i, "a node does not receive its own vote");
-            assert_eq!(from, peer_id_of(&keys[author]));
+            // `from` is the peer that delivered it: the author, or a peer that forwarded it.
+            assert!(keys.iter().enumerate().any(|(j, k)| j != i && from == peer_id_of(k)));
             assert!(signers.insert(author), "vote from {author} delivered twice");
         }
     }
@@ -148,4 +149,62 @@ async fn proposals_over_a_mebibyte_and_evidence_are_gossiped() {
         assert_eq!(got_msg, Some((msg.clone(), peer_id_of(&keys[1]))));
         assert_eq!(got_evidence, Some(evidence.clone()));
     }
+}
+
+/// In a line A — B — C, a tx batch from A reaches C only once B's node has judged it sound:
+/// no verdict, nothing forwarded; a refusal, nothing forwarded; an acceptance, forwarded, and
+/// C sees B (the peer that delivered it) as `from`. Votes, checked by the network itself, go
+/// on at once. (Before the verdict existed, B forwarded every batch that decoded.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tx_batches_are_forwarded_only_after_the_node_accepts_them() {
+    let keys = keys(3);
+    let set = validator_set(&keys);
+    let mut b = Node::start(&keys[1], &set, 0, vec![]).await;
+    let a = Node::start(&keys[0], &set, 0, vec![b.addr()]).await;
+    let mut c = Node::start(&keys[2], &set, 0, vec![b.addr()]).await;
+    wait_until(20, || b.handle.peers().len() == 2 && a.handle.peers().len() == 1 && c.handle.peers().len() == 1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let (pa, pb) = (peer_id_of(&keys[0]), peer_id_of(&keys[1]));
+
+    a.handle.broadcast_consensus(vote(&keys[0], 3));
+    let from = c
+        .expect(10, |e| match e {
+            NetworkEvent::Consensus { from, .. } => Some(from),
+            _ => None,
+        })
+        .await;
+    assert_eq!(from, pb, "the vote came through B");
+
+    let batch = |tag: u8| -> Vec<Bytes> { (0..10u8).map(|i| Bytes::from(vec![tag, i, 7, 7])).collect() };
+    // Not judged: B holds it back.
+    a.handle.broadcast_txs(batch(1));
+    let (from, txs, unjudged) = next_batch(&mut b).await;
+    assert_eq!((from, txs), (pa, batch(1)));
+    // Refused: it goes no further either.
+    a.handle.broadcast_txs(batch(2));
+    let (from, txs, refused) = next_batch(&mut b).await;
+    assert_eq!((from, txs), (pa, batch(2)));
+    b.handle.tx_batch_checked(refused, from, false);
+    // Accepted: C gets it, from B — and it is the first batch C gets.
+    a.handle.broadcast_txs(batch(3));
+    let (from, txs, accepted) = next_batch(&mut b).await;
+    assert_eq!((from, txs), (pa, batch(3)));
+    b.handle.tx_batch_checked(accepted, from, true);
+    let (from, txs, _) = next_batch(&mut c).await;
+    assert_eq!((from, txs), (pb, batch(3)), "C got a batch B had not accepted");
+    // The one never judged is forwarded once accepted, late as that is.
+    b.handle.tx_batch_checked(unjudged, pa, true);
+    let (from, txs, _) = next_batch(&mut c).await;
+    assert_eq!((from, txs), (pb, batch(1)));
+    for n in [a, b, c] {
+        n.handle.shutdown().await;
+    }
+}
+
+async fn next_batch(node: &mut Node) -> (PeerId, Vec<Bytes>, GossipId) {
+    node.expect(10, |e| match e {
+        NetworkEvent::TxBatch { from, txs, id } => Some((from, txs, id)),
+        _ => None,
+    })
+    .await
 }

@@ -1,12 +1,13 @@
 //! Routes network events: consensus messages are decoded (proposal txs verified, reusing the
 //! mempool's already-verified ones) and passed to the engine; tx batches go through mempool
-//! admission; sync requests are answered from the block store (or, for state sync, from the
+//! admission, and the network forwards a batch to other peers only once admission found it
+//! sound (`tx_batch_checked`); sync requests are answered from the block store (or, for state sync, from the
 //! newest snapshot); evidence is checked and kept.
 //!
 //! Work from peers is bounded: decoding and admission run on blocking threads, at most
 //! `workers` at a time for each kind. Tx batches that find every admission thread busy wait in
-//! a queue of at most `max_waiting_batches`; past that a batch is dropped and counted (its txs
-//! come again in a proposal, or not at all if the sender was wasteful). The dispatcher never
+//! a queue of at most `max_waiting_batches`; past that a batch is dropped, counted and not
+//! forwarded (its txs come again in a proposal, or not at all if the sender was wasteful). The dispatcher never
 //! waits for an admission thread: it did, and then every vote and proposal queued behind the
 //! tx batches before it (the test below had a vote wait for 3,500 txs to be admitted). When
 //! consensus threads are all busy it does wait, and the network's event queue applies its own
@@ -19,7 +20,7 @@ use bytes::Bytes;
 use cairn_engine::{sync, Event};
 use cairn_mempool::Mempool;
 use cairn_network::PeerId;
-use cairn_network::{NetworkEvent, NetworkHandle};
+use cairn_network::{GossipId, NetworkEvent, NetworkHandle};
 use cairn_proto::{ConsensusMessage, DuplicateVoteEvidence};
 use cairn_state::State;
 use std::collections::VecDeque;
@@ -43,20 +44,31 @@ pub struct Dispatcher {
     pub sync_max_bytes: usize,
 }
 
+/// A peer's tx batch as the network delivered it, until it is admitted.
+struct PeerTxBatch {
+    from: PeerId,
+    txs: Vec<Bytes>,
+    id: GossipId,
+}
+
 impl Dispatcher {
-    /// Admits a peer's tx batch on a blocking thread holding `permit`.
-    fn admit(&self, permit: OwnedSemaphorePermit, from: PeerId, txs: Vec<Bytes>) {
+    /// Admits a peer's tx batch on a blocking thread holding `permit`, then tells the network
+    /// whether to forward it.
+    fn admit(&self, permit: OwnedSemaphorePermit, batch: PeerTxBatch) {
         let (mempool, net, shared) = (self.mempool.clone(), self.net.clone(), self.shared.clone());
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let batch = mempool.submit_peer_batch(txs);
-            if batch.results.iter().any(Result::is_ok) {
+            let PeerTxBatch { from, txs, id } = batch;
+            let admitted = mempool.submit_peer_batch(txs);
+            if admitted.results.iter().any(Result::is_ok) {
                 shared.txs_admitted();
             }
-            // Forged or mostly wasted batches count against their author — judged only while
-            // we are in step: a node far behind sees honest peers' nonces as far out of its
-            // window.
-            if let Some(reason) = batch.complaint.filter(|_| shared.caught_up()) {
+            // Only a sound batch goes on to other peers. A forged or mostly wasted one counts
+            // against the peer that delivered it (it forwarded what it should have checked) —
+            // judged only while we are in step: a node far behind sees honest peers' nonces as
+            // far out of its window.
+            net.tx_batch_checked(id, from, admitted.complaint.is_none());
+            if let Some(reason) = admitted.complaint.filter(|_| shared.caught_up()) {
                 net.report_misbehaviour(from, reason);
             }
         });
@@ -83,15 +95,15 @@ impl Dispatcher {
     pub async fn run(self, mut events: mpsc::Receiver<NetworkEvent>) {
         let consensus_work = Arc::new(Semaphore::new(self.workers));
         let tx_work = Arc::new(Semaphore::new(self.workers));
-        let mut waiting: VecDeque<(PeerId, Vec<Bytes>)> = VecDeque::with_capacity(self.max_waiting_batches);
+        let mut waiting: VecDeque<PeerTxBatch> = VecDeque::with_capacity(self.max_waiting_batches);
         loop {
             let ev = tokio::select! {
                 // Waiting batches first, as threads free up; events otherwise.
                 biased;
                 permit = tx_work.clone().acquire_owned(), if !waiting.is_empty() => {
                     let Ok(permit) = permit else { return };
-                    let Some((from, txs)) = waiting.pop_front() else { continue };
-                    self.admit(permit, from, txs);
+                    let Some(batch) = waiting.pop_front() else { continue };
+                    self.admit(permit, batch);
                     continue;
                 }
                 ev = events.recv() => match ev {
@@ -117,11 +129,17 @@ impl Dispatcher {
                         }
                     });
                 }
-                NetworkEvent::TxBatch { from, txs } => match tx_work.clone().try_acquire_owned() {
-                    Ok(permit) if waiting.is_empty() => self.admit(permit, from, txs),
-                    _ if waiting.len() < self.max_waiting_batches => waiting.push_back((from, txs)),
-                    _ => self.dropped_batches.inc(),
-                },
+                NetworkEvent::TxBatch { from, txs, id } => {
+                    let batch = PeerTxBatch { from, txs, id };
+                    match tx_work.clone().try_acquire_owned() {
+                        Ok(permit) if waiting.is_empty() => self.admit(permit, batch),
+                        _ if waiting.len() < self.max_waiting_batches => waiting.push_back(batch),
+                        _ => {
+                            self.dropped_batches.inc();
+                            self.net.tx_batch_checked(batch.id, batch.from, false);
+                        }
+                    }
+                }
                 NetworkEvent::SyncRequest { from: _, req, reply } => {
                     let Ok(permit) = consensus_work.clone().acquire_owned().await else { return };
                     let (state, max_blocks, max_bytes) =
@@ -221,7 +239,7 @@ mod tests {
         let (events_tx, events) = mpsc::channel(16);
         let from = PeerId::random();
         for txs in batches(8, SIZE) {
-            events_tx.send(NetworkEvent::TxBatch { from, txs }).await.unwrap();
+            events_tx.send(NetworkEvent::TxBatch { from, txs, id: GossipId(vec![]) }).await.unwrap();
         }
         let vote = ConsensusMessage::Vote(Vote::new_signed(&key, CHAIN, VoteKind::Prevote, 1, 0, None)).to_pb();
         events_tx.send(NetworkEvent::Consensus { from, msg: vote }).await.unwrap();
