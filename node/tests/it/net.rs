@@ -21,8 +21,13 @@ pub fn cairn(args: &[&str]) -> (bool, String, String) {
 /// four-validator end-to-end test, 1 the dashboard, 2 `cairn bench`, 3 the deploy check, 4
 /// `testnet start`'s output, 5 and 6 the fault suite, 7 the validator set change, 8 state sync. Nodes in network namespaces of their own
 /// (`hosts.rs`) need no slot: each namespace has its own ports.
+///
+/// Every port stays below 32768, where Linux's ephemeral range (32768–60999) begins: there
+/// an outgoing connection can take a node's port while the node is down, and a fault test's
+/// restarted validator then cannot listen (a CI run failed so, on port 49380).
 pub fn base_port(slot: u16) -> u16 {
-    20000 + (std::process::id() % 100) as u16 * 300 + slot * 50
+    // 25 runs' ranges of 10 slots of 50 ports: 20000 + 24 * 500 + 9 * 50 + 50 = 32500.
+    20000 + (std::process::id() % 25) as u16 * 500 + slot * 50
 }
 
 pub struct LocalNet {
