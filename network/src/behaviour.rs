@@ -1,6 +1,7 @@
-//! The composed libp2p behaviour and the tuning of each part: gossipsub (unsigned messages named
-//! by a hash of their content, application validation, per-topic size limits, peer scoring), block-sync request-response,
-//! identify, ping, connection limits and a block list for banned peers.
+//! The composed libp2p behaviour and the tuning of each part: gossipsub (unsigned messages
+//! named by a hash of their content, application validation, per-topic size limits, peer
+//! scoring), block-sync request-response, identify, ping, connection limits and a block list
+//! for banned peers.
 use crate::codec::{SyncCodec, SYNC_PROTOCOL};
 use crate::{NetworkConfig, NetworkError};
 use libp2p::gossipsub::{self, IdentTopic, PeerScoreParams, PeerScoreThresholds, TopicScoreParams, ValidationMode};
@@ -62,8 +63,7 @@ pub(crate) fn gossipsub_builder() -> gossipsub::ConfigBuilder {
 }
 
 /// Bytes a gossipsub message adds around its data (topic, framing; room for the fields of
-/// signed messages too):
-/// the per-topic limit is `max_message_bytes` plus this, so a payload just over our limit
+/// signed messages too): the per-topic limit is `max_message_bytes` plus this, so a payload just over our limit
 /// still reaches `validate` (and is scored as `oversized`) instead of being silently cut.
 const GOSSIP_MESSAGE_OVERHEAD: usize = 1024;
 /// Room for control messages in one RPC frame on top of a full message. A frame larger than

@@ -172,8 +172,6 @@ impl NetworkHandle {
         v
     }
 
-    /// The node reports a peer that sent something invalid that only the node could judge
-    /// (e.g. txs with bad signatures): lowers its score, and enough reports get it banned.
     /// The node's verdict on a gossiped tx batch ([`NetworkEvent::TxBatch`]): `forward` sends
     /// it on to the other peers; otherwise it goes no further, charged to nobody (a complaint
     /// is [`NetworkHandle::report_misbehaviour`]'s business). A batch the node never judges
@@ -182,6 +180,8 @@ impl NetworkHandle {
         self.control(Command::Verdict { id, from, forward });
     }
 
+    /// The node reports a peer that sent something invalid that only the node could judge
+    /// (e.g. txs with bad signatures): lowers its score, and enough reports get it banned.
     pub fn report_misbehaviour(&self, peer: PeerId, reason: &'static str) {
         self.control(Command::Report { peer, reason });
     }

@@ -1,17 +1,17 @@
 //! Routes network events: consensus messages are decoded (proposal txs verified, reusing the
 //! mempool's already-verified ones) and passed to the engine; tx batches go through mempool
 //! admission, and the network forwards a batch to other peers only once admission found it
-//! sound (`tx_batch_checked`); sync requests are answered from the block store (or, for state sync, from the
-//! newest snapshot); evidence is checked and kept.
+//! sound (`tx_batch_checked`); sync requests are answered from the block store (or, for state
+//! sync, from the newest snapshot); evidence is checked and kept.
 //!
 //! Work from peers is bounded: decoding and admission run on blocking threads, at most
 //! `workers` at a time for each kind. Tx batches that find every admission thread busy wait in
 //! a queue of at most `max_waiting_batches`; past that a batch is dropped, counted and not
-//! forwarded (its txs come again in a proposal, or not at all if the sender was wasteful). The dispatcher never
-//! waits for an admission thread: it did, and then every vote and proposal queued behind the
-//! tx batches before it (the test below had a vote wait for 3,500 txs to be admitted). When
-//! consensus threads are all busy it does wait, and the network's event queue applies its own
-//! backpressure — instead of piling up tasks in memory.
+//! forwarded (its txs come again in a proposal, or not at all if the sender was wasteful). The
+//! dispatcher never waits for an admission thread: it did, and then every vote and proposal
+//! queued behind the tx batches before it (the test below had a vote wait for 3,500 txs to be
+//! admitted). When consensus threads are all busy it does wait, and the network's event queue
+//! applies its own backpressure — instead of piling up tasks in memory.
 use super::driver::DriverEvent;
 use super::shared::Shared;
 use super::snapshots::Snapshots;
