@@ -10,8 +10,9 @@
 //! a cofactorless batch, as ed25519-dalek has them, disagree on signatures whose `R` or `A` has
 //! a small-order component, which any key holder can make.)
 //!
-//! Both checks are written here on curve25519-dalek 4 (AVX2 backend), line for line as
-//! `ed25519-zebra` 4 and `ed25519-consensus` have them, with one difference: the signer's
+//! Both checks are written here on curve25519-dalek 5, line for line as `ed25519-zebra` 4 and
+//! `ed25519-consensus` have them (the arithmetic backend, AVX-512 IFMA where the CPU has it,
+//! else AVX2, is chosen at run time: `.cargo/config.toml`), with one difference: the signer's
 //! decompressed `A` comes from the process-wide key cache (`key_cache`), in the batch too.
 //! Decompressing a point is a field square root; a profile of a loaded validator showed the
 //! batch verifier decompressing every repeat signer's key again, ≈ 7 % of its CPU.
@@ -173,6 +174,22 @@ fn split(sig: &Signature) -> Result<(EdwardsPoint, Scalar), VerifyError> {
 fn challenge(sig: &Signature, key: &PublicKey, msg: &[u8]) -> Scalar {
     let digest = Sha512::new().chain_update(&sig.0[..32]).chain_update(key.bytes).chain_update(msg).finalize();
     Scalar::from_bytes_mod_order_wide(&digest.into())
+}
+
+/// The curve arithmetic this process's signature checks run on: `avx512ifma` when the build
+/// has that backend (`.cargo/config.toml`) and the CPU the instructions, else `avx2`, else
+/// `portable`. curve25519-dalek makes the same choice at run time; this only reports it, so an
+/// operator can tell why one machine checks signatures at half the speed of another.
+pub fn signature_backend() -> &'static str {
+    #[cfg(all(target_arch = "x86_64", curve25519_dalek_backend = "avx512"))]
+    if std::arch::is_x86_feature_detected!("avx512ifma") && std::arch::is_x86_feature_detected!("avx512vl") {
+        return "avx512ifma";
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        return "avx2";
+    }
+    "portable"
 }
 
 /// One item of a batch: who signed, what (already domain-prefixed) message, which signature.

@@ -28,7 +28,7 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "
 pub use account::Account;
 pub use block::{Block, BlockError, CertifiedBlock, Header};
 pub use bytes32::{Address, Hash};
-pub use crypto::{verify_batch, verify_one, BatchItem, Keypair, Signature, SignatureDomain};
+pub use crypto::{signature_backend, verify_batch, verify_one, BatchItem, Keypair, Signature, SignatureDomain};
 pub use error::{DecodeError, VerifyError};
 pub use genesis::{Genesis, GenesisAccount, GenesisEntry, GenesisValidator};
 pub use merkle::merkle_root;

@@ -170,7 +170,14 @@ pub async fn run(home: &Home, cfg: NodeConfig) -> Result<()> {
     let rpc = cairn_rpc::serve(rpc_cfg, Arc::new(api), registry.clone()).await.with_context(|| {
         format!("cannot start RPC on {} / {} / {} (port in use?)", r.jsonrpc_addr, r.grpc_addr, r.metrics_addr)
     })?;
-    tracing::info!(jsonrpc = %r.jsonrpc_addr, grpc = %r.grpc_addr, metrics = %r.metrics_addr, p2p = %p.listen, "node running");
+    tracing::info!(
+        jsonrpc = %r.jsonrpc_addr,
+        grpc = %r.grpc_addr,
+        metrics = %r.metrics_addr,
+        p2p = %p.listen,
+        sig_backend = cairn_proto::signature_backend(),
+        "node running"
+    );
 
     wait_for_signal(&driver_thread).await?;
     tracing::info!("shutting down");
