@@ -123,6 +123,11 @@ pub const DOCS: &[(&str, &str)] = &[
         "RocksDB flushes and compactions write with O_DIRECT, past the page cache, so a flush does\n\
          not stall the per-block fsyncs (ignored, with a warning, where the filesystem lacks it).",
     ),
+    (
+        "state.background_low_priority",
+        "RocksDB's flush and compaction threads run at the lowest CPU priority (nice 19): a flush\n\
+         uses CPU that consensus, admission and commits leave idle instead of competing with them.",
+    ),
     // [state_sync]
     (
         "state_sync.snapshot_interval",

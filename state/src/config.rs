@@ -19,6 +19,9 @@ pub struct StateConfig {
     /// Memtable flushes and compactions write with O_DIRECT, bypassing the page cache (where
     /// the filesystem supports it; otherwise the store warns and writes through the cache).
     pub direct_io: bool,
+    /// RocksDB's flush and compaction threads run at the lowest CPU priority (nice 19), so a
+    /// flush takes only CPU that consensus, admission and commits leave idle.
+    pub background_low_priority: bool,
 }
 
 impl Default for StateConfig {
@@ -30,6 +33,7 @@ impl Default for StateConfig {
             block_cache_mb: 256,
             write_buffer_mb: 64,
             direct_io: true,
+            background_low_priority: true,
         }
     }
 }

@@ -36,6 +36,7 @@ pub fn test_config() -> StateConfig {
         block_cache_mb: 8,
         write_buffer_mb: 4,
         direct_io: true,
+        background_low_priority: true,
     }
 }
 

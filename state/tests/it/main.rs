@@ -1,4 +1,5 @@
 //! Integration tests of cairn-state (one binary).
+mod background;
 mod chunks;
 mod commit;
 mod common;
