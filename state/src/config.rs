@@ -20,7 +20,8 @@ pub struct StateConfig {
     /// the filesystem supports it; otherwise the store warns and writes through the cache).
     pub direct_io: bool,
     /// RocksDB's flush and compaction threads run at the lowest CPU priority (nice 19), so a
-    /// flush takes only CPU that consensus, admission and commits leave idle.
+    /// flush takes only CPU that consensus, admission and commits leave idle. RocksDB's default
+    /// `Env` is shared by the process: once one store lowers it, it stays lowered.
     pub background_low_priority: bool,
 }
 

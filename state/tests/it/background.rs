@@ -1,5 +1,5 @@
 //! RocksDB's flush threads run at the lowest CPU priority (`background_low_priority`), so a
-//! flush never takes the cores from consensus. RocksDB's default `Env` is one per process, so
+//! flush yields the cores to consensus. RocksDB's default `Env` is one per process, so
 //! this checks the threads of this test process after forcing flushes.
 use crate::common::*;
 use cairn_state::StateConfig;
