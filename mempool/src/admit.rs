@@ -3,11 +3,12 @@
 //!
 //! Locking rule: a thread holds at most one sender lock at a time and never waits on anything
 //! else while holding it, so there is no lock ordering to get wrong and no deadlock.
+use crate::commit::PinnedRecent;
 use crate::metrics::EvictCause;
 use crate::sender::{Entry, FeeKey, SenderQueue, SenderState, Slot};
 use crate::{AdmitError, KeyHasher, Mempool};
 use cairn_proto::{Account, Address, Hash, TxBody, VerifiedTx};
-use papaya::{HashMapRef, HashSetRef, LocalGuard};
+use papaya::{HashMapRef, LocalGuard};
 use std::cell::Cell;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -20,7 +21,7 @@ pub(crate) type SenderMap<'a> = HashMapRef<'a, Address, SenderQueue, KeyHasher, 
 pub(crate) struct Pinned<'a> {
     pub senders: SenderMap<'a>,
     pub by_hash: HashMapRef<'a, Hash, Entry, KeyHasher, LocalGuard<'a>>,
-    pub recent: HashSetRef<'a, Hash, KeyHasher, LocalGuard<'a>>,
+    pub recent: PinnedRecent<'a>,
 }
 
 impl Pinned<'_> {

@@ -62,7 +62,8 @@ pub struct MempoolConfig {
     /// Most gossip batches waiting for the network; beyond, batches are dropped (never blocks).
     pub gossip_channel: usize,
     /// How many recently committed transaction hashes are remembered to refuse replays as
-    /// `duplicate` (older replays are still refused, as `nonce_too_low`).
+    /// `duplicate`: at least the last half of this many, at most this many (they age out half
+    /// at a time). Older replays are still refused, as `nonce_too_low`.
     pub recent_committed: usize,
 }
 

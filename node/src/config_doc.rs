@@ -105,8 +105,8 @@ pub const DOCS: &[(&str, &str)] = &[
     ("mempool.gossip_channel", "Gossip batches queued for the network; beyond, batches are dropped (never blocks)."),
     (
         "mempool.recent_committed",
-        "Recently committed tx hashes remembered to refuse replays as duplicate (older replays\n\
-         are refused as nonce_too_low).",
+        "Recently committed tx hashes remembered to refuse replays as duplicate: at least the\n\
+         latest half of this many, at most this many (older replays are refused as nonce_too_low).",
     ),
     // [state]: cairn_state::StateConfig
     (
