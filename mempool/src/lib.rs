@@ -55,10 +55,13 @@ pub struct Mempool {
     metrics: Metrics,
 }
 
-/// Initial capacity of the maps that hold at most `max_txs` entries: all of it, up to a cap that
-/// keeps a pool configured with a huge `max_txs` from allocating it all at start.
-fn presize(max_txs: usize) -> usize {
-    max_txs.min(1 << 20)
+/// Initial (and least) capacity of the maps that hold at most `max_txs` entries. Small: they
+/// grow to what the pool holds and shrink back once it empties. A map sized for a full pool
+/// (200k by default) spread a few thousand live entries over megabytes of slots, a cache miss
+/// per probe; and it gains nothing against churn: papaya reuses no tombstone, so a map copies
+/// itself once inserts have filled its slots, the same work per insert at any size.
+fn initial_capacity(max_txs: usize) -> usize {
+    max_txs.min(1 << 14)
 }
 
 impl Mempool {
@@ -83,10 +86,8 @@ impl Mempool {
             gossip: Gossip::new(&config, metrics.gossip_dropped.clone()),
             recent: RecentlyCommitted::new(config.recent_committed),
             accounts,
-            // Sized for a full pool up front: growing a lock-free map copies it incrementally,
-            // which taxes every insertion while it lasts (it was 13% of admission's time).
-            senders: papaya::HashMap::with_capacity_and_hasher(presize(config.max_txs), KeyHasher::default()),
-            by_hash: papaya::HashMap::with_capacity_and_hasher(presize(config.max_txs), KeyHasher::default()),
+            senders: papaya::HashMap::with_capacity_and_hasher(initial_capacity(config.max_txs), KeyHasher::default()),
+            by_hash: papaya::HashMap::with_capacity_and_hasher(initial_capacity(config.max_txs), KeyHasher::default()),
             by_fee: SkipMap::new(),
             size: AtomicUsize::new(0),
             bytes: AtomicUsize::new(0),
