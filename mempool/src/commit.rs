@@ -37,11 +37,7 @@ impl PinnedRecent<'_> {
 impl RecentlyCommitted {
     pub fn new(capacity: usize) -> Self {
         let generation = || papaya::HashSet::with_hasher(KeyHasher::default());
-        RecentlyCommitted {
-            generations: [generation(), generation()],
-            current: Mutex::new((0, 0)),
-            half: (capacity / 2).max(1),
-        }
+        RecentlyCommitted { generations: [generation(), generation()], current: Mutex::new((0, 0)), half: capacity / 2 }
     }
 
     pub fn pin(&self) -> PinnedRecent<'_> {
@@ -49,6 +45,9 @@ impl RecentlyCommitted {
     }
 
     fn record(&self, hashes: impl Iterator<Item = Hash>) {
+        if self.half == 0 {
+            return; // `recent_committed` below 2: remember none
+        }
         let mut current = self.current.lock();
         let (mut index, mut count) = *current;
         let mut set = self.generations[index].pin();
@@ -154,6 +153,15 @@ mod tests {
         let pins = recent.pin();
         assert!(hashes(6..10).iter().all(|h| pins.contains(h)));
         assert!(hashes(0..6).iter().all(|h| !pins.contains(h)));
+    }
+
+    #[test]
+    fn a_capacity_below_two_remembers_nothing() {
+        for capacity in [0, 1] {
+            let recent = RecentlyCommitted::new(capacity);
+            recent.record(hashes(0..3).into_iter());
+            assert!(hashes(0..3).iter().all(|h| !recent.pin().contains(h)), "capacity {capacity}");
+        }
     }
 
     #[test]
